@@ -1,0 +1,32 @@
+"""Writing call records: exactly once per call id, whatever driver or bridge writes it."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from ivr.store.models import Call
+
+_COLUMNS = {c.name for c in Call.__table__.columns} - {"id"}
+
+
+def record_call(session: Session, row: dict[str, Any]) -> bool:
+    """Insert the call's record; a second write for the same ``call_id`` is a no-op.
+
+    Returns True when this call inserted the row. Unknown keys are refused loudly so a typo in a
+    driver never silently drops a field.
+    """
+    unknown = set(row) - _COLUMNS
+    if unknown:
+        raise ValueError(f"unknown call record field(s): {', '.join(sorted(unknown))}")
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(Call).values(**row).on_conflict_do_nothing(index_elements=["call_id"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(Call).values(**row).on_conflict_do_nothing(index_elements=["call_id"])
+    else:  # pragma: no cover - other backends: plain insert, duplicates raise
+        stmt = insert(Call).values(**row)
+    result = session.execute(stmt)
+    return result.rowcount == 1

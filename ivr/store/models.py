@@ -1,0 +1,58 @@
+"""Foundation tables: call detail records (with the IVR outcome) and the append-only audit log."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ivr.store.base import Base
+
+
+class Call(Base):
+    """One row per call: the CDR plus what the IVR decided. ``call_id`` is globally unique
+    (a UUID or Asterisk's Uniqueid prefixed by the server), so several bridges can share one DB."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    caller_number: Mapped[str | None] = mapped_column(String(32))
+    did: Mapped[str | None] = mapped_column(String(32))
+    line: Mapped[str | None] = mapped_column(String(32), index=True)
+    region: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(8))
+    menu_path: Mapped[list | None] = mapped_column(JSON)
+    identification: Mapped[str] = mapped_column(String(16), default="none")  # none/ok/failed/locked
+    skill: Mapped[str | None] = mapped_column(String(32))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    callback_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str | None] = mapped_column(String(32), index=True)
+    detail: Mapped[str | None] = mapped_column(Text)
+    agent_id: Mapped[str | None] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Append-only: who did what to which record. Updates and deletes are refused."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(128))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+
+
+class AuditLogIsAppendOnly(Exception):
+    pass
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _refuse_change(_mapper, _conn, target):
+    raise AuditLogIsAppendOnly(f"audit_log row {target.id} cannot be changed or deleted")
