@@ -1,0 +1,116 @@
+"""A scenario compiled to flat arrays: what the simulator and the analytics read.
+
+Why a separate compiled form: the simulator's inner loop must index plain lists
+and numpy arrays, not walk pydantic objects; and stationary test models (M/M/c+M)
+are easiest to state directly as a :class:`Model` without any YAML.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from queue_engine.scenario import DAYS, Scenario
+
+__all__ = ["HOURS", "Model", "mmc_model"]
+
+HOURS = 168
+
+
+@dataclass(frozen=True)
+class Model:
+    skills: list[str]
+    teams: list[str]
+    lam: np.ndarray  # [G, H] fresh arrivals per second, hour h of the week (H = 168 * weeks)
+    staff: np.ndarray  # [T, H] agents on duty
+    prof: np.ndarray  # [T, G] proficiency, 0 = not qualified
+    priority: np.ndarray  # [G] higher first
+    aht_mean: np.ndarray  # [G] seconds
+    aht_cv: np.ndarray  # [G]
+    pat_mean: np.ndarray  # [G] seconds, inf = never abandons
+    pat_cv: np.ndarray  # [G]
+    open_: np.ndarray  # [G, H] agents answer this skill now
+    overflow_to: np.ndarray  # [G] skill index or -1
+    overflow_after: np.ndarray  # [G] seconds
+    retry_p: float = 0.0
+    retry_max: int = 5
+    retry_delays: tuple[tuple[float, float], ...] = ((60, 120), (300, 300), (600, 900))
+    cb_accept: float = 0.0
+    cb_after_hours: float = 0.0
+    cb_offer_above: float = 600.0
+    policy: str = "longest_idle"
+    policy_delay: float = 60.0
+    sl_threshold: float = 20.0
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def horizon_hours(self) -> int:
+        return self.lam.shape[1]
+
+    def with_staff(self, staff: np.ndarray) -> Model:
+        from dataclasses import replace
+
+        return replace(self, staff=np.asarray(staff, dtype=np.int64))
+
+    def with_policy(self, policy: str) -> Model:
+        from dataclasses import replace
+
+        return replace(self, policy=policy)
+
+    @classmethod
+    def from_scenario(cls, sc: Scenario) -> Model:
+        skills = sc.skill_ids
+        teams = list(sc.teams)
+        g_ix = {s: i for i, s in enumerate(skills)}
+        lam = np.zeros((len(skills), HOURS))
+        for sid, vol in sc.arrivals.daily_calls.items():
+            for d, day in enumerate(DAYS):
+                f = sc.arrivals.days[day]
+                if f == 0:
+                    continue
+                shape = np.asarray(sc.arrivals.shape(day))
+                lam[g_ix[sid], d * 24:(d + 1) * 24] = vol * f * shape / 3600.0
+        staff = np.zeros((len(teams), HOURS), dtype=np.int64)
+        prof = np.zeros((len(teams), len(skills)))
+        for t, tid in enumerate(teams):
+            team = sc.teams[tid]
+            staff[t] = np.concatenate([team.agents(day) for day in DAYS])
+            for sid, p in team.skills.items():
+                prof[t, g_ix[sid]] = p
+        sk = [sc.centre.skills[s] for s in skills]
+        open_ = np.array([sc.centre.open_week(s) for s in skills], dtype=bool)
+        return cls(
+            skills=skills, teams=teams, lam=lam, staff=staff, prof=prof,
+            priority=np.array([s.priority for s in sk]),
+            aht_mean=np.array([s.aht.mean for s in sk]),
+            aht_cv=np.array([s.aht.cv for s in sk]),
+            pat_mean=np.array([s.patience.mean for s in sk]),
+            pat_cv=np.array([s.patience.cv for s in sk]),
+            open_=open_,
+            overflow_to=np.array([g_ix[s.overflow.to] if s.overflow else -1 for s in sk]),
+            overflow_after=np.array([s.overflow.after if s.overflow else 0.0 for s in sk]),
+            retry_p=sc.retrials.probability, retry_max=sc.retrials.max_attempts,
+            retry_delays=tuple(tuple(d) for d in sc.retrials.delays),
+            cb_accept=sc.callbacks.accept, cb_after_hours=sc.callbacks.after_hours_request,
+            cb_offer_above=sc.centre.callback_offer_above,
+            policy=sc.routing.policy, policy_delay=sc.routing.overflow_after,
+            sl_threshold=sc.centre.service_level_seconds,
+            meta={"name": sc.name},
+        )
+
+
+def mmc_model(
+    agents: int, lam_per_s: float, aht: float, patience: float | None, hours: int = 1,
+    aht_cv: float = 1.0,
+) -> Model:
+    """One skill, one team, constant rates: the M/M/c+M (or M/M/c) of the Erlang gates."""
+    return Model(
+        skills=["q"], teams=["t"],
+        lam=np.full((1, hours), lam_per_s), staff=np.full((1, hours), agents, dtype=np.int64),
+        prof=np.ones((1, 1)), priority=np.array([1]),
+        aht_mean=np.array([float(aht)]), aht_cv=np.array([aht_cv]),
+        pat_mean=np.array([float(patience) if patience else np.inf]), pat_cv=np.array([1.0]),
+        open_=np.ones((1, hours), dtype=bool), overflow_to=np.array([-1]),
+        overflow_after=np.array([0.0]), meta={"name": f"M/M/{agents}+M"},
+    )

@@ -1,0 +1,325 @@
+"""Scenario files: the centre (skills, hours) plus arrivals, rosters and caller behaviour.
+
+Behaviour is data: a planner changes the hotline by editing ``dialplans/centre.yaml``
+and ``dialplans/scenarios/*.yaml``.  Everything is validated on load; a refusal
+names file, line and key (see :mod:`queue_engine.yamlmarks`).  Times are seconds,
+hours are Moscow local time, a week starts Monday 00:00.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from queue_engine.yamlmarks import ScenarioError, line_of, load_marked
+
+__all__ = [
+    "DAYS",
+    "DIALPLANS",
+    "Centre",
+    "Dist",
+    "Scenario",
+    "ScenarioError",
+    "Skill",
+    "default_scenario_path",
+    "load_centre",
+    "load_scenario",
+]
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+DIALPLANS = Path(__file__).resolve().parent.parent / "dialplans"
+
+
+def default_scenario_path() -> Path:
+    return DIALPLANS / "scenarios" / "gosuslugi.yaml"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dist(_Strict):
+    """A positive duration: mean seconds and coefficient of variation.
+
+    cv == 1 means exponential (what Erlang A assumes); otherwise lognormal, the usual
+    shape of call handle times.
+    """
+
+    mean: float = Field(gt=0)
+    cv: float = Field(default=1.0, gt=0)
+
+
+class Overflow(_Strict):
+    to: str
+    after: float = Field(ge=0, description="seconds waited before the call is also offered there")
+
+
+class Skill(_Strict):
+    name: str
+    name_en: str = ""
+    menu: str = ""
+    priority: int = Field(default=1, ge=0, le=9, description="higher is answered first")
+    aht: Dist
+    patience: Dist
+    always_open: bool = False
+    overflow: Overflow | None = None
+
+
+def _hours(v: Any) -> tuple[int, int] | None:
+    if v in (None, "closed"):
+        return None
+    if not (isinstance(v, list) and len(v) == 2 and all(isinstance(x, int) for x in v)):
+        raise ValueError("expected [open_hour, close_hour] or 'closed'")
+    lo, hi = v
+    if not 0 <= lo < hi <= 24:
+        raise ValueError(f"hours {lo}..{hi} must satisfy 0 <= open < close <= 24")
+    return lo, hi
+
+
+class Centre(_Strict):
+    """What the IVR and the ACD share: skill groups, agent hours, holidays."""
+
+    timezone: str = "Europe/Moscow"
+    hours: dict[str, tuple[int, int] | None]
+    holidays: list[dt.date] = []
+    service_level_seconds: float = Field(default=20, gt=0)
+    callback_offer_above: float = Field(default=600, gt=0, description="EWT (s) above which "
+                                        "the caller is offered a callback (SPEC §3)")
+    skills: dict[str, Skill]
+
+    @field_validator("hours", mode="before")
+    @classmethod
+    def _check_hours(cls, v: Any) -> dict[str, Any]:
+        if not isinstance(v, dict):
+            raise ValueError("expected a mapping day -> [open, close]")
+        unknown = set(v) - set(DAYS)
+        if unknown:
+            raise ValueError(f"unknown day(s) {sorted(unknown)}; use {', '.join(DAYS)}")
+        return {d: _hours(v.get(d)) for d in DAYS}
+
+    @model_validator(mode="after")
+    def _check_overflow(self) -> Centre:
+        for sid, s in self.skills.items():
+            if s.overflow and s.overflow.to not in self.skills:
+                raise ValueError(f"skills.{sid}.overflow.to: unknown skill {s.overflow.to!r}")
+        return self
+
+    def is_open(self, skill: str, when: dt.datetime) -> bool:
+        """Agents answer ``skill`` at local time ``when`` (holidays closed, 24/7 skills open)."""
+        if self.skills[skill].always_open:
+            return True
+        if when.date() in self.holidays:
+            return False
+        h = self.hours[DAYS[when.weekday()]]
+        return h is not None and h[0] <= when.hour < h[1]
+
+    def open_week(self, skill: str) -> list[bool]:
+        """168 flags, Monday 00–01 first."""
+        if self.skills[skill].always_open:
+            return [True] * 168
+        out = []
+        for d in DAYS:
+            h = self.hours[d]
+            out.extend(h is not None and h[0] <= hr < h[1] for hr in range(24))
+        return out
+
+
+Hourly = list[float]
+
+
+class Arrivals(_Strict):
+    """Fresh calls: base weekday volume per skill × day factor × hourly shape."""
+
+    daily_calls: dict[str, float]
+    days: dict[str, float]
+    profile: dict[str, Hourly]
+
+    @field_validator("daily_calls")
+    @classmethod
+    def _nonneg(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: x for k, x in v.items() if x < 0}
+        if bad:
+            raise ValueError(f"negative call volume {bad}")
+        return v
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, v: dict[str, float]) -> dict[str, float]:
+        if set(v) != set(DAYS):
+            raise ValueError(f"give a factor for every day {DAYS}")
+        if any(x < 0 for x in v.values()):
+            raise ValueError("day factors must be >= 0")
+        return v
+
+    @field_validator("profile")
+    @classmethod
+    def _profile(cls, v: dict[str, Hourly]) -> dict[str, Hourly]:
+        for k, row in v.items():
+            if k not in (*DAYS, "weekday"):
+                raise ValueError(f"unknown day type {k!r}")
+            if len(row) != 24 or any(x < 0 for x in row) or sum(row) <= 0:
+                raise ValueError(f"{k}: need 24 non-negative shares with a positive sum")
+        return v
+
+    def shape(self, day: str) -> list[float]:
+        row = self.profile.get(day) or (self.profile.get("weekday") if day in DAYS[:5] else None)
+        if row is None:
+            raise ValueError(f"no arrival profile for {day}")
+        total = sum(row)
+        return [x / total for x in row]
+
+
+class Team(_Strict):
+    """Agents sharing skills (proficiency 1 = nominal handle time) and one roster."""
+
+    skills: dict[str, float]
+    roster: dict[str, list[int]]
+
+    @field_validator("skills")
+    @classmethod
+    def _prof(cls, v: dict[str, float]) -> dict[str, float]:
+        if not v or any(p <= 0 or p > 3 for p in v.values()):
+            raise ValueError("each proficiency must be in (0, 3]")
+        return v
+
+    @field_validator("roster")
+    @classmethod
+    def _roster(cls, v: dict[str, list[int]]) -> dict[str, list[int]]:
+        for k, row in v.items():
+            if k not in (*DAYS, "weekday"):
+                raise ValueError(f"unknown day type {k!r}")
+            if len(row) != 24 or any(x < 0 for x in row):
+                raise ValueError(f"{k}: need 24 non-negative agent counts")
+        return v
+
+    def agents(self, day: str) -> list[int]:
+        row = self.roster.get(day) or (self.roster.get("weekday") if day in DAYS[:5] else None)
+        return list(row) if row is not None else [0] * 24
+
+
+class Retrials(_Strict):
+    """Abandoned callers call again on the SPEC §6 schedule."""
+
+    probability: float = Field(default=0.0, ge=0, le=1)
+    max_attempts: int = Field(default=5, ge=1, le=20)
+    delays: list[tuple[float, float]] = [(60, 120), (300, 300), (600, 900)]
+
+    @field_validator("delays")
+    @classmethod
+    def _delays(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if not v or any(lo < 0 or hi < lo for lo, hi in v):
+            raise ValueError("each delay is [min_s, max_s] with 0 <= min <= max")
+        return v
+
+
+class Callbacks(_Strict):
+    accept: float = Field(default=0.0, ge=0, le=1, description="share accepting the offer")
+    after_hours_request: float = Field(default=0.0, ge=0, le=1,
+                                       description="share of after-hours callers leaving one")
+
+
+class Routing(_Strict):
+    policy: Literal["longest_idle", "overflow"] = "longest_idle"
+    overflow_after: float = Field(default=60, ge=0)
+
+
+class Scenario(_Strict):
+    name: str
+    description: str = ""
+    centre: Centre
+    arrivals: Arrivals
+    teams: dict[str, Team]
+    retrials: Retrials = Retrials()
+    callbacks: Callbacks = Callbacks()
+    routing: Routing = Routing()
+
+    @property
+    def skill_ids(self) -> list[str]:
+        return list(self.centre.skills)
+
+
+def _validate(model: type[BaseModel], data: Any, file: Path, marks: dict, prefix=()) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = prefix + tuple(err["loc"])
+        key = ".".join(str(p) for p in loc)
+        raise ScenarioError(file, line_of(marks, loc), key, err["msg"]) from None
+
+
+@lru_cache(maxsize=16)
+def _load_centre_cached(file: Path, mtime: float) -> Centre:
+    data, marks = load_marked(file)
+    return _validate(Centre, data, file, marks)
+
+
+def load_centre(file: str | Path | None = None) -> Centre:
+    """The centre definition (default ``dialplans/centre.yaml``), cached per file version."""
+    path = Path(file) if file else DIALPLANS / "centre.yaml"
+    try:
+        mtime = path.stat().st_mtime
+    except OSError as exc:
+        raise ScenarioError(path, None, "", f"cannot read: {exc.strerror}") from exc
+    return _load_centre_cached(path.resolve(), mtime)
+
+
+def load_scenario(file: str | Path | None = None) -> Scenario:
+    """Load and check a scenario; its ``centre:`` key names the centre file (relative)."""
+    path = Path(file) if file else default_scenario_path()
+    data, marks = load_marked(path)
+    if not isinstance(data, dict):
+        raise ScenarioError(path, 1, "", "expected a mapping at the top")
+    centre_ref = data.get("centre", "../centre.yaml")
+    if isinstance(centre_ref, str):
+        centre = load_centre(path.parent / centre_ref)
+    else:
+        centre = _validate(Centre, centre_ref, path, marks, ("centre",))
+    body = {**data, "centre": centre}
+    sc: Scenario = _validate(Scenario, body, path, marks)
+    _cross_check(sc, path, marks)
+    return sc
+
+
+def _cross_check(sc: Scenario, path: Path, marks: dict) -> None:
+    """Checks that span sections: ids exist, open hours with calls have agents."""
+    skills = sc.centre.skills
+
+    def fail(loc: tuple, reason: str) -> None:
+        raise ScenarioError(path, line_of(marks, loc), ".".join(map(str, loc)), reason)
+
+    for sid in sc.arrivals.daily_calls:
+        if sid not in skills:
+            fail(("arrivals", "daily_calls", sid), f"unknown skill {sid!r}")
+    for tid, team in sc.teams.items():
+        for sid in team.skills:
+            if sid not in skills:
+                fail(("teams", tid, "skills", sid), f"unknown skill {sid!r}")
+    for sid in skills:
+        if sc.arrivals.daily_calls.get(sid, 0) > 0 and not any(
+            sid in t.skills for t in sc.teams.values()
+        ):
+            fail(("arrivals", "daily_calls", sid), f"calls offered to {sid!r} but no team has it")
+    for di, day in enumerate(DAYS):
+        if sc.arrivals.days[day] == 0:
+            continue
+        try:
+            shape = sc.arrivals.shape(day)
+        except ValueError as exc:
+            fail(("arrivals", "profile"), str(exc))
+        for sid, vol in sc.arrivals.daily_calls.items():
+            open_ = sc.centre.open_week(sid)[di * 24:(di + 1) * 24]
+            for hr in range(24):
+                if not open_[hr] or vol * shape[hr] <= 0:
+                    continue
+                staffed = sum(t.agents(day)[hr] for t in sc.teams.values() if sid in t.skills)
+                if staffed == 0:
+                    team = next(t for t, tm in sc.teams.items() if sid in tm.skills)
+                    key = day if day in sc.teams[team].roster else "weekday"
+                    fail(("teams", team, "roster", key, hr),
+                         f"zero agents for {sid!r} on {day} {hr:02d}:00 while it is open "
+                         "and calls are offered")

@@ -1,0 +1,440 @@
+"""Discrete-event simulator of the contact centre: exact FCFS within priority.
+
+Design, chosen for speed without giving up exactness:
+
+* Fresh arrivals (non-homogeneous Poisson, piecewise constant by hour) and their
+  patience and handle-time variates are drawn up front with numpy and merged with
+  the event heap as a sorted list — they never enter the heap.
+* The heap holds plain tuples ``(time, kind, a, b)``: agent free, abandonment,
+  retrial / callback arrival, roster change, overflow.  No per-event objects.
+* Queues are deques of call indices, one per (skill, live|callback); a call that
+  left (answered elsewhere or abandoned) is skipped lazily at the head, so leaving
+  is O(1).  Priority across queues = skill priority, then arrival time (FCFS).
+* Agents are anonymous within a team: a team's idle agents are a deque of the
+  times they became idle, so "longest idle" is the smallest head across the
+  qualified teams.  Roster cuts take idle agents first and let busy ones finish.
+* Results are flat per-attempt arrays; statistics are computed afterwards with
+  numpy (:mod:`queue_engine.stats`), so the loop only records times.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from heapq import heappop, heappush
+
+import numpy as np
+
+from queue_engine.model import Model
+
+__all__ = [
+    "ABANDONED",
+    "ANSWERED",
+    "CALLBACK_TAKEN",
+    "CLOSED",
+    "UNFINISHED",
+    "SimResult",
+    "callback_thresholds",
+    "simulate",
+    "skill_staff",
+]
+
+ANSWERED, ABANDONED, CLOSED, CALLBACK_TAKEN, UNFINISHED = 0, 1, 2, 3, 4
+_DEP, _ABN, _ARR, _STAFF, _OVT, _OVS = 0, 1, 2, 3, 4, 5
+_INF = math.inf
+
+
+@dataclass
+class SimResult:
+    """Per attempt (fresh calls, retrials and callbacks alike), times in seconds."""
+
+    arrival: np.ndarray
+    skill: np.ndarray
+    outcome: np.ndarray  # ANSWERED / ABANDONED / CLOSED / CALLBACK_TAKEN / UNFINISHED
+    wait: np.ndarray  # to answer or abandonment; nan otherwise
+    service: np.ndarray  # handle time when answered, else nan
+    team: np.ndarray  # answering team or -1
+    attempt: np.ndarray  # 1 = first call, 2.. = retrials
+    callback: np.ndarray  # bool: an outbound callback attempt
+    ahead: np.ndarray | None = None  # trace: live callers waiting in the skill on arrival
+    asterisk_h: np.ndarray | None = None  # trace: app_queue holdtime estimate on arrival
+    hol: np.ndarray | None = None  # trace: head-of-line delay on arrival
+    events: int = 0
+
+
+def _lognormal_params(mean: np.ndarray, cv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s2 = np.log1p(cv * cv)
+    return np.log(mean) - s2 / 2, np.sqrt(s2)
+
+
+def _durations(rng: np.random.Generator, mean: np.ndarray, cv: np.ndarray,
+               idx: np.ndarray) -> np.ndarray:
+    """Exponential where cv == 1 (Markovian models), lognormal otherwise; inf mean = never."""
+    m, c = mean[idx], cv[idx]
+    out = rng.standard_exponential(idx.size) * m
+    ln = c != 1.0
+    if ln.any():
+        mu, sig = _lognormal_params(np.where(np.isfinite(m[ln]), m[ln], 1.0), c[ln])
+        out[ln] = np.exp(mu + sig * rng.standard_normal(int(ln.sum())))
+    out[~np.isfinite(m)] = _INF
+    return out
+
+
+def skill_staff(model: Model) -> np.ndarray:
+    """[G, H] agents effectively serving each skill: a team's heads split by offered work."""
+    work = model.lam * model.aht_mean[:, None]  # [G, H] Erlangs offered
+    out = np.zeros(model.lam.shape)
+    for t in range(len(model.teams)):
+        q = model.prof[t] > 0
+        share = np.where(q[:, None], work, 0.0)
+        tot = share.sum(axis=0)
+        frac = np.where(tot > 0, share / np.where(tot > 0, tot, 1), q[:, None] / max(q.sum(), 1))
+        out += frac * model.staff[t][None, :]
+    return out
+
+
+def _dist_table(mean: np.ndarray, cv: np.ndarray) -> tuple[list[int], list[float], list[float]]:
+    """Per skill: kind (0 exponential, 1 lognormal, 2 never) and its two parameters."""
+    kind, a, b = [], [], []
+    for m, c in zip(mean.tolist(), cv.tolist()):
+        if not math.isfinite(m):
+            kind.append(2), a.append(0.0), b.append(0.0)
+        elif c == 1.0:
+            kind.append(0), a.append(m), b.append(0.0)
+        else:
+            mu, sig = _lognormal_params(np.array(m), np.array(c))
+            kind.append(1), a.append(float(mu)), b.append(float(sig))
+    return kind, a, b
+
+
+def callback_thresholds(model: Model, limit: int = 2048) -> np.ndarray:
+    """[G, H] callers ahead from which QL_m's expected wait exceeds the callback offer limit.
+
+    Cached on the model: computed once per scenario, not per replication.
+    """
+    cached = model.meta.get("_cb_thr")
+    if cached is not None:
+        return cached
+    eff = skill_staff(model)
+    out = np.full(eff.shape, 1 << 60, dtype=np.int64)
+    js = np.arange(limit)
+    for g in range(eff.shape[0]):
+        theta = 1.0 / model.pat_mean[g] if np.isfinite(model.pat_mean[g]) else 0.0
+        s = eff[g] / model.aht_mean[g]
+        ok = s > 0
+        if not ok.any():
+            continue
+        ew = np.cumsum(1.0 / (s[ok, None] + js[None, :] * theta), axis=1)
+        k = (ew < model.cb_offer_above).sum(axis=1)
+        out[g, ok] = np.where(k < limit, k, 1 << 60)
+    model.meta["_cb_thr"] = out
+    return out
+
+
+def _arrivals(model: Model, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    counts = rng.poisson(model.lam * 3600.0)  # [G, H]
+    g_idx, h_idx = np.nonzero(counts)
+    reps = counts[g_idx, h_idx]
+    skill = np.repeat(g_idx, reps)
+    t = (np.repeat(h_idx, reps) + rng.random(skill.size)) * 3600.0
+    order = np.argsort(t, kind="stable")
+    return t[order], skill[order]
+
+
+def simulate(model: Model, seed: int = 0, trace: bool = False) -> SimResult:
+    """Run one replication of ``model`` over its horizon; reproducible from ``seed``."""
+    rng = np.random.default_rng(seed)
+    t_arr, g_arr = _arrivals(model, rng)
+    n_fresh = t_arr.size
+    G, T, H = len(model.skills), len(model.teams), model.horizon_hours
+    prio = model.priority.tolist()
+
+    arr = t_arr.tolist()
+    sk = g_arr.tolist()
+    pat = _durations(rng, model.pat_mean, model.pat_cv, g_arr).tolist()
+    svc = _durations(rng, model.aht_mean, model.aht_cv, g_arr).tolist()
+    att = [1] * n_fresh
+    iscb = [False] * n_fresh
+    ans = [-1.0] * n_fresh
+    fin = [-1.0] * n_fresh
+    team_of = [-1] * n_fresh
+    out = bytearray([UNFINISHED]) * n_fresh
+    waiting = bytearray(n_fresh)
+
+    # Runtime-drawn variates (retrials, callbacks, offers) come from seeded pools.
+    pool_u: list[float] = []
+    pool_pos = [0]
+
+    def uniform() -> float:
+        if pool_pos[0] >= len(pool_u):
+            pool_u[:] = rng.random(65536).tolist()
+            pool_pos[0] = 0
+        pool_pos[0] += 1
+        return pool_u[pool_pos[0] - 1]
+
+    pat_kind, pat_a, pat_b = _dist_table(model.pat_mean, model.pat_cv)
+    svc_kind, svc_a, svc_b = _dist_table(model.aht_mean, model.aht_cv)
+    pool_e: list[float] = []
+    pool_z: list[float] = []
+
+    def draw(kind: int, a: float, b: float) -> float:
+        if kind == 2:
+            return _INF
+        if kind == 0:
+            if not pool_e:
+                pool_e.extend(rng.standard_exponential(8192).tolist())
+            return a * pool_e.pop()
+        if not pool_z:
+            pool_z.extend(rng.standard_normal(8192).tolist())
+        return math.exp(a + b * pool_z.pop())
+
+    def new_attempt(t: float, g: int, a: int, cb: bool) -> int:
+        arr.append(t)
+        sk.append(g)
+        pat.append(_INF if cb else draw(pat_kind[g], pat_a[g], pat_b[g]))
+        svc.append(draw(svc_kind[g], svc_a[g], svc_b[g]))
+        att.append(a)
+        iscb.append(cb)
+        ans.append(-1.0)
+        fin.append(-1.0)
+        team_of.append(-1)
+        out.append(UNFINISHED)
+        waiting.append(0)
+        return len(arr) - 1
+
+    prof = model.prof.tolist()
+    is_open = model.open_.tolist()
+    overflow_policy = model.policy == "overflow"
+    pdelay = float(model.policy_delay)
+    # Which teams may take a skill's call at once; which only after pdelay (overflow policy).
+    primary = [[t for t in range(T) if prof[t][g] > 0 and
+                (not overflow_policy or prof[t][g] >= max(p[g] for p in prof))] for g in range(G)]
+    secondary = [[t for t in range(T) if prof[t][g] > 0 and t not in primary[g]]
+                 for g in range(G)]
+    # Queue ids: 2g = live calls of skill g, 2g+1 = callbacks of skill g (answered after live).
+    qprio = [0] * (2 * G)
+    for g in range(G):
+        qprio[2 * g] = prio[g] * 2 + 1
+        qprio[2 * g + 1] = prio[g] * 2
+    team_q: list[list[tuple[int, float, int, float]]] = []
+    for t in range(T):
+        lst = []
+        for g in range(G):
+            if prof[t][g] > 0:
+                d = pdelay if t in secondary[g] else 0.0
+                lst.append((2 * g, d, qprio[2 * g], prof[t][g]))
+                lst.append((2 * g + 1, d, qprio[2 * g + 1], prof[t][g]))
+        lst.sort(key=lambda x: -x[2])
+        team_q.append(lst)
+    queues: list[deque[int]] = [deque() for _ in range(2 * G)]
+    qlen = [0] * G
+    idle: list[deque[float]] = [deque() for _ in range(T)]
+    present = [0] * T
+    leaving = [0] * T
+    staff = model.staff.tolist()
+    ovf_to = model.overflow_to.tolist()
+    ovf_after = model.overflow_after.tolist()
+    retry_p, retry_max = model.retry_p, model.retry_max
+    delays = model.retry_delays
+    cb_accept, cb_after = model.cb_accept, model.cb_after_hours
+    cb_thr = callback_thresholds(model).tolist() if cb_accept else None
+    next_open = [[-1] * H for _ in range(G)] if cb_after > 0 else None
+    if next_open is not None:
+        for g in range(G):
+            nxt = -1
+            for h in range(H - 1, -1, -1):
+                if is_open[g][h]:
+                    nxt = h
+                next_open[g][h] = nxt
+
+    ast_h = [0.0] * G
+    tr_ahead: list[int] = []
+    tr_h: list[float] = []
+    tr_hol: list[float] = []
+    tr_idx: list[int] = []
+
+    heap: list[tuple[float, int, int, int]] = [(h * 3600.0, _STAFF, h, 0) for h in range(H)]
+    heap.sort()
+    events = 0
+
+    def start(i: int, t: int, g_q: int, now: float) -> None:
+        ans[i] = now
+        if trace:
+            ast_h[g_q] = (3.0 * ast_h[g_q] + now - arr[i]) / 4.0
+        team_of[i] = t
+        out[i] = ANSWERED
+        waiting[i] = 0
+        heappush(heap, (now + svc[i] / prof[t][g_q], _DEP, t, i))
+
+    def take_next(t: int, now: float) -> bool:
+        """Free agent of team t picks the best waiting call; False if none."""
+        best_i = -1
+        best_p = -1
+        best_a = _INF
+        best_q = 0
+        for qid, d, p, _pf in team_q[t]:
+            if p < best_p:
+                break
+            q = queues[qid]
+            while q and not waiting[q[0]]:
+                q.popleft()
+            if not q:
+                continue
+            i = q[0]
+            a = arr[i]
+            if d and now - a < d:
+                continue
+            if p > best_p or a < best_a:
+                best_i, best_p, best_a, best_q = i, p, a, qid
+        if best_i < 0:
+            return False
+        queues[best_q].popleft()
+        qlen[sk[best_i]] -= 1
+        start(best_i, t, best_q >> 1, now)
+        return True
+
+    def idle_team(cands: list[int]) -> int:
+        best, best_since = -1, _INF
+        for t in cands:
+            q = idle[t]
+            if q and q[0] < best_since:
+                best, best_since = t, q[0]
+        return best
+
+    ai = 0
+    next_arr = arr[0] if n_fresh else _INF
+    while True:
+        if heap and heap[0][0] <= next_arr:
+            now, kind, x, y = heappop(heap)
+            events += 1
+            if kind == _DEP:
+                fin[y] = now
+                if leaving[x]:
+                    leaving[x] -= 1
+                    present[x] -= 1
+                elif not take_next(x, now):
+                    idle[x].append(now)
+                continue
+            if kind == _ABN:
+                if waiting[x]:
+                    waiting[x] = 0
+                    out[x] = ABANDONED
+                    fin[x] = now
+                    qlen[sk[x]] -= 1
+                    if retry_p and att[x] < retry_max and uniform() < retry_p:
+                        lo, hi = delays[min(att[x] - 1, len(delays) - 1)]
+                        j = new_attempt(now + lo + (hi - lo) * uniform(), sk[x], att[x] + 1,
+                                        False)
+                        heappush(heap, (arr[j], _ARR, j, 0))
+                continue
+            if kind == _STAFF:
+                h = x
+                for t in range(T):
+                    delta = staff[t][h] - (present[t] - leaving[t])
+                    if delta > 0:
+                        back = min(delta, leaving[t])
+                        leaving[t] -= back
+                        for _ in range(delta - back):
+                            present[t] += 1
+                            if not take_next(t, now):
+                                idle[t].append(now)
+                    elif delta < 0:
+                        cut = -delta
+                        q = idle[t]
+                        while cut and q:
+                            q.pop()
+                            present[t] -= 1
+                            cut -= 1
+                        leaving[t] += cut
+                continue
+            if kind == _OVT or kind == _OVS:
+                if not waiting[x]:
+                    continue
+                g2 = y
+                if kind == _OVS:
+                    queues[2 * g2].append(x)
+                    cands = primary[g2]
+                else:
+                    cands = secondary[g2]
+                t = idle_team(cands)
+                if t >= 0:
+                    idle[t].popleft()
+                    qlen[sk[x]] -= 1
+                    start(x, t, g2, now)
+                continue
+            i = x  # _ARR: a retrial or a callback becomes due
+        else:
+            if ai >= n_fresh:
+                break
+            i = ai
+            now = next_arr
+            ai += 1
+            next_arr = arr[ai] if ai < n_fresh else _INF
+        # ---- an attempt arrives ----
+        g = sk[i]
+        h = int(now // 3600.0)
+        if h >= H:
+            h = H - 1
+        cb = iscb[i]
+        if not is_open[g][h]:
+            out[i] = CLOSED
+            if cb_after and not cb and next_open is not None and uniform() < cb_after:
+                nh = next_open[g][h]
+                if nh >= 0:
+                    j = new_attempt(nh * 3600.0, g, att[i], True)
+                    heappush(heap, (arr[j], _ARR, j, 0))
+            continue
+        if trace:
+            q = queues[2 * g]
+            while q and not waiting[q[0]]:
+                q.popleft()
+            tr_idx.append(i)
+            tr_ahead.append(qlen[g])
+            tr_h.append(ast_h[g])
+            tr_hol.append(now - arr[q[0]] if q else 0.0)
+        cands = primary[g]
+        t = idle_team(cands) if len(cands) != 1 else (cands[0] if idle[cands[0]] else -1)
+        if t >= 0:
+            idle[t].popleft()
+            start(i, t, g, now)
+            continue
+        if cb_accept and not cb and qlen[g] >= cb_thr[g][h] and uniform() < cb_accept:
+            out[i] = CALLBACK_TAKEN
+            fin[i] = now
+            i = new_attempt(now, g, att[i], True)
+        queues[2 * g + cb].append(i)
+        waiting[i] = 1
+        qlen[g] += 1
+        p = pat[i]
+        if p < _INF:
+            heappush(heap, (now + p, _ABN, i, 0))
+        if overflow_policy and secondary[g]:
+            heappush(heap, (now + pdelay, _OVT, i, g))
+        if ovf_to[g] >= 0:
+            heappush(heap, (now + ovf_after[g], _OVS, i, ovf_to[g]))
+
+    n = len(arr)
+    arrival = np.asarray(arr)
+    a = np.asarray(ans)
+    f = np.asarray(fin)
+    oc = np.frombuffer(bytes(out), dtype=np.uint8).copy()
+    wait = np.full(n, np.nan)
+    m_ans = oc == ANSWERED
+    wait[m_ans] = a[m_ans] - arrival[m_ans]
+    m_ab = oc == ABANDONED
+    wait[m_ab] = f[m_ab] - arrival[m_ab]
+    service = np.full(n, np.nan)
+    done = m_ans & (f >= 0)
+    service[done] = f[done] - a[done]
+    res = SimResult(
+        arrival=arrival, skill=np.asarray(sk), outcome=oc, wait=wait, service=service,
+        team=np.asarray(team_of), attempt=np.asarray(att), callback=np.asarray(iscb),
+        events=events + n,
+    )
+    if trace:
+        for name, vals in (("ahead", tr_ahead), ("asterisk_h", tr_h), ("hol", tr_hol)):
+            arr_ = np.full(n, np.nan)
+            arr_[np.asarray(tr_idx, dtype=np.int64)] = vals
+            setattr(res, name, arr_)
+    return res

@@ -1,0 +1,143 @@
+"""Per hour × skill figures of one replication, and confidence intervals across many.
+
+Everything is grouped with numpy (``bincount`` / ``lexsort``) after the run, so the
+simulator's loop only records times.  Row ``G`` (one past the last skill) is the
+whole centre.  Definitions (Asterisk's two service levels, threshold ``t``):
+SL = answered within t / answered; SL2 = (answered + abandoned within t) /
+(answered + abandoned); ASA = mean wait of answered calls; mean wait counts
+abandoned callers up to the moment they hung up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sst
+
+from queue_engine.model import Model
+from queue_engine.sim import ABANDONED, ANSWERED, CALLBACK_TAKEN, SimResult, skill_staff
+
+__all__ = ["METRICS", "HourStats", "hour_stats", "summarise", "Summary"]
+
+METRICS = ("offered", "answered", "abandoned", "callbacks", "mean_wait", "asa", "p90_wait",
+           "sl", "sl2", "abandon_rate", "occupancy", "agents")
+
+
+@dataclass
+class HourStats:
+    """metric name -> array [H, G+1] for one replication."""
+
+    values: dict[str, np.ndarray]
+
+
+def _group_quantile(key: np.ndarray, x: np.ndarray, size: int, q: float) -> np.ndarray:
+    out = np.full(size, np.nan)
+    if key.size == 0:
+        return out
+    order = np.lexsort((x, key))
+    ks, xs = key[order], x[order]
+    cnt = np.bincount(ks, minlength=size)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    has = cnt > 0
+    pos = start[has] + q * (cnt[has] - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, start[has] + cnt[has] - 1)
+    frac = pos - lo
+    out[has] = xs[lo] * (1 - frac) + xs[hi] * frac
+    return out
+
+
+def _busy_by_hour(start: np.ndarray, end: np.ndarray, hours: int) -> np.ndarray:
+    """Seconds of talk inside each hour: F(x) = Σ(x−s)⁺ − Σ(x−e)⁺ at hour boundaries."""
+    edges = np.arange(hours + 1) * 3600.0
+
+    def ramp(points: np.ndarray) -> np.ndarray:
+        p = np.sort(points)
+        cs = np.concatenate([[0.0], np.cumsum(p)])
+        k = np.searchsorted(p, edges)
+        return k * edges - cs[k]
+
+    f = ramp(start) - ramp(end)
+    return np.diff(f)
+
+
+def hour_stats(model: Model, res: SimResult, threshold: float | None = None) -> HourStats:
+    """Figures by arrival hour and skill (plus the whole centre as the last column)."""
+    thr = model.sl_threshold if threshold is None else threshold
+    G, H = len(model.skills), model.horizon_hours
+    h = np.minimum((res.arrival // 3600).astype(np.int64), H - 1)
+    g = res.skill
+    live = ~res.callback
+    oc = res.outcome
+    offered = live & ((oc == ANSWERED) | (oc == ABANDONED) | (oc == CALLBACK_TAKEN) | (oc == 4))
+    ans = live & (oc == ANSWERED)
+    ab = live & (oc == ABANDONED)
+    cbt = live & (oc == CALLBACK_TAKEN)
+    w = np.nan_to_num(res.wait)
+    W = G + 1
+    size = H * W
+
+    def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        k1 = h[mask] * W + g[mask]
+        k2 = h[mask] * W + G
+        wt = None if weights is None else np.concatenate([weights[mask], weights[mask]])
+        return np.bincount(np.concatenate([k1, k2]), weights=wt, minlength=size).reshape(H, W)
+
+    n_off = count(offered)
+    n_ans = count(ans)
+    n_ab = count(ab)
+    n_cb = count(cbt)
+    ans_in = count(ans & (w <= thr))
+    ab_in = count(ab & (w <= thr))
+    sum_w_ans = count(ans, w)
+    sum_w_all = count(ans | ab, w)
+    ka = np.concatenate([h[ans] * W + g[ans], h[ans] * W + G])
+    p90 = _group_quantile(ka, np.concatenate([w[ans], w[ans]]), size, 0.9).reshape(H, W)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vals = {
+            "offered": n_off, "answered": n_ans, "abandoned": n_ab, "callbacks": n_cb,
+            "mean_wait": sum_w_all / (n_ans + n_ab), "asa": sum_w_ans / n_ans,
+            "p90_wait": p90, "sl": ans_in / n_ans, "sl2": (ans_in + ab_in) / (n_ans + n_ab),
+            "abandon_rate": n_ab / (n_ans + n_ab),
+        }
+        busy = np.zeros((H, W))
+        done = oc == ANSWERED
+        start = res.arrival + w
+        end = start + np.nan_to_num(res.service)
+        for gi in range(G):
+            m = done & (g == gi)
+            if m.any():
+                busy[:, gi] = _busy_by_hour(start[m], end[m], H)
+        busy[:, G] = busy[:, :G].sum(axis=1)
+        agents = np.zeros((H, W))
+        agents[:, :G] = skill_staff(model).T
+        agents[:, G] = model.staff.sum(axis=0)
+        vals["occupancy"] = np.where(agents > 0, busy / (agents * 3600.0), np.nan)
+        vals["agents"] = agents
+    return HourStats(vals)
+
+
+@dataclass
+class Summary:
+    """Across replications: mean and 95 % half-width per metric, arrays [H, G+1]."""
+
+    mean: dict[str, np.ndarray]
+    half: dict[str, np.ndarray]
+    reps: int
+
+
+def summarise(runs: list[HourStats]) -> Summary:
+    r = len(runs)
+    mean, half = {}, {}
+    tq = sst.t.ppf(0.975, r - 1) if r > 1 else np.nan
+    for k in METRICS:
+        stack = np.stack([x.values[k] for x in runs])
+        with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
+            sup.filter(RuntimeWarning)
+            mean[k] = np.nanmean(stack, axis=0)
+            n = np.sum(~np.isnan(stack), axis=0)
+            sd = np.nanstd(stack, axis=0, ddof=1) if r > 1 else np.full(mean[k].shape, np.nan)
+            half[k] = tq * sd / np.sqrt(np.maximum(n, 1))
+    return Summary(mean, half, r)

@@ -1,0 +1,68 @@
+"""YAML loading that remembers where every key came from.
+
+Why: a supervisor edits the YAML, so a refusal must point at the file, line and
+key to fix.  PyYAML's composed node tree carries marks; we walk it once and keep
+``path tuple -> line`` next to the plain data, then translate pydantic's error
+locations through that map.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = ["ScenarioError", "line_of", "load_marked"]
+
+Path_ = tuple[str | int, ...]
+
+
+class ScenarioError(ValueError):
+    """A scenario or centre file is refused; names the file, the line and the key."""
+
+    def __init__(self, file: str | Path, line: int | None, key: str, reason: str) -> None:
+        self.file, self.line, self.key, self.reason = str(file), line, key, reason
+        where = f"{file}:{line}" if line else str(file)
+        super().__init__(f"{where}: {key or '<top>'}: {reason}")
+
+
+def _walk(node: yaml.Node, path: Path_, marks: dict[Path_, int]) -> Any:
+    marks.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = yaml.safe_load(yaml.serialize(key_node))
+            marks[path + (key,)] = key_node.start_mark.line + 1
+            out[key] = _walk(value_node, path + (key,), marks)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_walk(v, path + (i,), marks) for i, v in enumerate(node.value)]
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def load_marked(file: str | Path) -> tuple[Any, dict[Path_, int]]:
+    """Parse ``file``; return (plain data, {key path: 1-based line})."""
+    file = Path(file)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(file, None, "", f"cannot read: {exc.strerror}") from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else None
+        raise ScenarioError(file, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")
+    if node is None:
+        raise ScenarioError(file, 1, "", "file is empty")
+    marks: dict[Path_, int] = {}
+    return _walk(node, (), marks), marks
+
+
+def line_of(marks: dict[Path_, int], path: Path_) -> int | None:
+    """Line of the deepest known prefix of ``path`` (pydantic paths may go past the YAML)."""
+    for cut in range(len(path), -1, -1):
+        if path[:cut] in marks:
+            return marks[path[:cut]]
+    return None
