@@ -148,6 +148,8 @@ class SystemPrompts(_Model):
     app_expected: tuple[str, ...] = ("app_expected_date",)
     app_reason: tuple[str, ...] = ("app_reject_reason",)
     app_next: tuple[str, ...] = ("app_next",)
+    app_reason_other: tuple[str, ...] = ("app_reason_other",)
+    app_reasons: dict[str, tuple[str, ...]] = {}  # registry's reason text -> recorded prompts
     app_status: dict[str, tuple[str, ...]] = {
         "accepted": ("app_status_accepted",),
         "in_progress": ("app_status_in_progress",),
