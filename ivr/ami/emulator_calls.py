@@ -1,0 +1,626 @@
+"""Channels, AsyncAGI commands and queues of the FAKE Asterisk in ``emulator.py``.
+
+Part of the AMI emulator (not Asterisk): every event sequence here copies the order recorded in
+../shared/asterisk/transcripts — see the comments naming the transcript each one follows.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shlex
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ivr.ami.codec import Message
+
+if TYPE_CHECKING:
+    from ivr.ami.emulator import AMIEmulator, CallerScript
+
+STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
+SAMPLES_PER_S = 8000
+ALL_DIGITS = "0123456789*#"
+
+
+class _Hungup(Exception):
+    """The caller hung up while an AGI command ran."""
+
+
+@dataclass(eq=False)
+class Channel:
+    name: str
+    uniqueid: str
+    linkedid: str
+    callerid_num: str
+    callerid_name: str
+    context: str
+    exten: str
+    language: str = "ru"
+    priority: int = 1
+    state: int = 4
+    app: str = ""
+    appdata: str = ""
+    created: float = field(default_factory=time.time)
+    in_agi: bool = False
+    gone: bool = False
+    script: CallerScript | None = None
+    commands_run: int = 0
+    agi_queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    digits: asyncio.Queue = field(default_factory=asyncio.Queue)
+    hangup_evt: asyncio.Event = field(default_factory=asyncio.Event)
+    feeding: bool = False
+    hangup_requested: bool = False
+    variables: dict[str, str] = field(default_factory=dict)
+    end_reason: str = ""
+    queue_result: str = ""
+
+    def headers(self) -> list[tuple[str, str]]:
+        """The 14-field channel block every channel event starts with (transcripts)."""
+        return [
+            ("Channel", self.name), ("ChannelState", str(self.state)),
+            ("ChannelStateDesc", STATE_DESC.get(self.state, "Unknown")),
+            ("CallerIDNum", self.callerid_num), ("CallerIDName", self.callerid_name),
+            ("ConnectedLineNum", "<unknown>"), ("ConnectedLineName", "<unknown>"),
+            ("Language", self.language), ("AccountCode", ""), ("Context", self.context),
+            ("Exten", self.exten), ("Priority", str(self.priority)),
+            ("Uniqueid", self.uniqueid), ("Linkedid", self.linkedid),
+        ]
+
+    def dest_headers(self) -> list[tuple[str, str]]:
+        return [("Dest" + k, v) for k, v in self.headers()]
+
+
+class CallRunner:
+    """Runs emulated channels: the inbound dialplan, the AsyncAGI loop and its commands."""
+
+    def __init__(self, emu: AMIEmulator) -> None:
+        self.emu = emu
+
+    # -- helpers --------------------------------------------------------------------------------
+    def ev(self, cls: str, name: str, ch: Channel, *extra: tuple[str, str]) -> None:
+        self.emu.emit(cls, [("Event", name), *ch.headers(), *extra])
+
+    def newexten(self, ch: Channel, app: str, data: str) -> None:
+        ch.app, ch.appdata = app, data
+        self.ev("dialplan", "Newexten", ch, ("Extension", ch.exten), ("Application", app),
+                ("AppData", data))
+
+    def varset(self, ch: Channel, name: str, value: str) -> None:
+        ch.variables[name] = value
+        self.ev("dialplan", "VarSet", ch, ("Variable", name), ("Value", value))
+
+    def new_channel(self, tech: str, callerid: str, cidname: str, context: str, exten: str,
+                    language: str, uniqueid: str | None = None) -> Channel:
+        emu = self.emu
+        uid = uniqueid or emu.new_uniqueid()
+        ch = Channel(f"{tech}-{emu.new_channel_suffix()}", uid, uid, callerid, cidname, context,
+                     exten, language)
+        emu.channels[ch.name] = ch
+        return ch
+
+    async def _sleep(self, ch: Channel, seconds: float) -> None:
+        """Sleep scaled time; raise ``_Hungup`` if the caller hangs up meanwhile."""
+        if ch.hangup_evt.is_set():
+            raise _Hungup
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(ch.hangup_evt.wait(), self.emu.scaled(seconds))
+        if ch.hangup_evt.is_set():
+            raise _Hungup
+
+    async def _next_digit(self, ch: Channel, seconds: float | None) -> str | None:
+        """A key from the caller within ``seconds`` (scaled), None on timeout."""
+        if ch.hangup_evt.is_set():
+            raise _Hungup
+        get = asyncio.ensure_future(ch.digits.get())
+        hang = asyncio.ensure_future(ch.hangup_evt.wait())
+        timeout = None if seconds is None else self.emu.scaled(seconds)
+        done, _ = await asyncio.wait({get, hang}, timeout=timeout,
+                                     return_when=asyncio.FIRST_COMPLETED)
+        hang.cancel()
+        if get in done:
+            return get.result()
+        get.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await get
+        if get.done() and not get.cancelled():  # raced: keep the key for later
+            ch.digits.put_nowait(get.result())
+        if hang in done:
+            raise _Hungup
+        return None
+
+    def press(self, ch: Channel, digit: str) -> None:
+        """The caller presses a key: DTMFBegin/End (asyncagi_sip_dtmf) and queue it."""
+        if not digit or ch.gone:
+            return
+        self.ev("dtmf", "DTMFBegin", ch, ("Digit", digit), ("Direction", "Received"))
+        self.ev("dtmf", "DTMFEnd", ch, ("Digit", digit), ("DurationMs", "280"),
+                ("Direction", "Received"))
+        ch.digits.put_nowait(digit)
+
+    def _start_presses(self, ch: Channel) -> None:
+        """A command now listens for keys: feed the script's next entry (rule in CallerScript)."""
+        script = ch.script
+        if script is None or ch.feeding or not ch.digits.empty() or not script.presses:
+            return
+        entry = script.presses.pop(0)
+        if entry:
+            ch.feeding = True
+            self.emu.spawn(self._feed(ch, entry, script.press_delay_s))
+
+    async def _feed(self, ch: Channel, keys: str, delay: float) -> None:
+        try:
+            await self._sleep(ch, delay)
+            for i, d in enumerate(keys):
+                if i:
+                    await self._sleep(ch, 0.4)
+                self.press(ch, d)
+        except _Hungup:
+            pass
+        finally:
+            ch.feeding = False
+
+    # -- inbound call (asyncagi_sip_dtmf) ---------------------------------------------------------
+    def inbound(self, dnid: str, callerid: str, script: CallerScript, cidname: str,
+                language: str, agi_args: tuple[str, ...]) -> Channel:
+        ch = self.new_channel("PJSIP/trunk", callerid, cidname, "from-trunk", dnid, language)
+        ch.script = script
+        self.emu.spawn(self._inbound(ch, agi_args))
+        if script.hangup_after_s is not None:
+            self.emu.spawn(self._hangup_timer(ch, script.hangup_after_s))
+        return ch
+
+    async def _hangup_timer(self, ch: Channel, after: float) -> None:
+        await asyncio.sleep(self.emu.scaled(after))
+        ch.hangup_evt.set()
+
+    def hangup_from_ami(self, ch: Channel) -> None:
+        ch.end_reason = ch.end_reason or "ami-hangup"
+        ch.hangup_evt.set()
+
+    async def _inbound(self, ch: Channel, agi_args: tuple[str, ...]) -> None:
+        self.ev("call", "Newchannel", ch)
+        self.varset(ch, "SIPDOMAIN", "127.0.0.1")
+        self.newexten(ch, "NoOp", f"IVR call to {ch.exten} from {ch.callerid_num}")
+        ch.priority = 2
+        self.newexten(ch, "Answer", "")
+        ch.state = 6
+        self.ev("call", "Newstate", ch)
+        self.emu.emit("call", [("Event", "DeviceStateChange"), ("Device", "PJSIP/trunk"),
+                               ("State", "INUSE")])
+        ch.priority = 3
+        self.newexten(ch, "Set", f"CHANNEL(language)={ch.language}")
+        await self.run_agi(ch, priority=4, agi_args=agi_args)
+
+    def agi_env(self, ch: Channel, agi_args: tuple[str, ...], dnid: str) -> str:
+        from ivr.ami.emulator import agi_env
+
+        tech = ch.name.split("/", 1)[0]
+        pairs = [
+            ("agi_request", "async"), ("agi_channel", ch.name), ("agi_language", ch.language),
+            ("agi_type", tech), ("agi_uniqueid", ch.uniqueid), ("agi_version", "22.10.1"),
+            ("agi_callerid", ch.callerid_num), ("agi_calleridname", ch.callerid_name),
+            ("agi_callingpres", "0"), ("agi_callingani2", "0"), ("agi_callington", "0"),
+            ("agi_callingtns", "0"), ("agi_dnid", dnid), ("agi_rdnis", "unknown"),
+            ("agi_context", ch.context), ("agi_extension", ch.exten),
+            ("agi_priority", str(ch.priority)), ("agi_enhanced", "0.0"),
+            ("agi_accountcode", ""), ("agi_threadid", str(140417721034432 + id(ch) % 100000)),
+        ]
+        pairs += [(f"agi_arg_{i}", a) for i, a in enumerate(agi_args, 1)]
+        return agi_env(pairs)
+
+    async def run_agi(self, ch: Channel, priority: int, agi_args: tuple[str, ...] = (),
+                      dnid: str | None = None) -> None:
+        """``AGI(agi:async)``: AsyncAGIStart, then run queued AGI commands until the end."""
+        ch.priority = priority
+        self.newexten(ch, "AGI", "agi:async" + "".join("," + a for a in agi_args))
+        ch.in_agi = True
+        self.ev("agi", "AsyncAGIStart", ch,
+                ("Env", self.agi_env(ch, agi_args, ch.exten if dnid is None else dnid)))
+        script = ch.script
+        try:
+            while True:
+                cmd, cmd_id = await self._next_command(ch)
+                if script and script.hangup_after_commands is not None \
+                        and ch.commands_run >= script.hangup_after_commands:
+                    ch.hangup_evt.set()
+                    raise _Hungup
+                ch.commands_run += 1
+                ended = await self._exec(ch, cmd, cmd_id)
+                if ended:
+                    return
+        except _Hungup:
+            self._caller_hangup(ch)
+
+    async def _next_command(self, ch: Channel) -> tuple[str, str | None]:
+        if ch.hangup_evt.is_set():
+            raise _Hungup
+        get = asyncio.ensure_future(ch.agi_queue.get())
+        hang = asyncio.ensure_future(ch.hangup_evt.wait())
+        done, _ = await asyncio.wait({get, hang}, return_when=asyncio.FIRST_COMPLETED)
+        if get in done:
+            hang.cancel()
+            return get.result()
+        get.cancel()
+        raise _Hungup
+
+    def request_hangup(self, ch: Channel) -> None:
+        if not ch.hangup_requested:
+            ch.hangup_requested = True
+            self.ev("call", "HangupRequest", ch)
+
+    def _caller_hangup(self, ch: Channel) -> None:
+        """Caller BYE while in AGI (asyncagi_sip_dtmf): HangupRequest → AsyncAGIEnd → VarSet
+        AGISTATUS → SoftHangupRequest → Hangup with Cause 0."""
+        if ch.gone:
+            return
+        ch.end_reason = ch.end_reason or "caller-hangup"
+        self.request_hangup(ch)
+        self._end_agi(ch, "HANGUP")
+        self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
+        self._hangup(ch, "0", "Unknown")
+
+    def _end_agi(self, ch: Channel, status: str) -> None:
+        if ch.in_agi:
+            ch.in_agi = False
+            self.ev("agi", "AsyncAGIEnd", ch)
+            self.varset(ch, "AGISTATUS", status)
+
+    def _hangup(self, ch: Channel, cause: str, text: str) -> None:
+        ch.gone = True
+        ch.in_agi = False
+        self.ev("call", "Hangup", ch, ("Cause", cause), ("Cause-txt", text))
+        self.emu.emit("call", [("Event", "DeviceStateChange"), ("Device", ch.name.rsplit("-", 1)[0]),
+                               ("State", "UNAVAILABLE")])
+        self.emu.channels.pop(ch.name, None)
+        self.emu.finished.append(ch)
+        ch.hangup_evt.set()
+
+    # -- AGI commands ---------------------------------------------------------------------------
+    async def _exec(self, ch: Channel, command: str, cmd_id: str | None) -> bool:
+        """Run one AGI command: AGIExecStart, work, AGIExecEnd, AsyncAGIExec. True = AGI over."""
+        internal = str(self.emu.rng.randrange(10**8, 2 * 10**9))
+        self.ev("agi", "AGIExecStart", ch, ("CommandId", internal), ("Command", command))
+        hung = False
+        try:
+            result, after = await self._run_command(ch, command)
+        except _Hungup:
+            # the caller left mid-command: the command returns -1, then AGI ends
+            self.request_hangup(ch)
+            result, after, hung = "200 result=-1", None, True
+        if self.emu.result_override is not None:
+            override = self.emu.result_override(ch, command)
+            if override is not None:
+                result = override
+        self._exec_end(ch, command, internal, cmd_id, result)
+        if hung:
+            ch.end_reason = ch.end_reason or "caller-hangup"
+            self._end_agi(ch, "HANGUP")
+            self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
+            self._hangup(ch, "0", "Unknown")
+            return True
+        if after is not None:
+            after()
+            return True
+        return False
+
+    def _exec_end(self, ch: Channel, command: str, internal: str, cmd_id: str | None,
+                  result: str) -> None:
+        from ivr.ami.emulator import agi_result
+
+        code = result[:3] if result[:3].isdigit() else "200"
+        self.ev("agi", "AGIExecEnd", ch, ("CommandId", internal), ("Command", command),
+                ("ResultCode", code), ("Result", "Success" if code == "200" else "Failure"))
+        extra = [("CommandId", cmd_id)] if cmd_id is not None else []
+        self.ev("agi", "AsyncAGIExec", ch, ("Result", agi_result(result)), *extra)
+
+    async def _run_command(self, ch: Channel, command: str):
+        """Returns (result line, callable to run after AsyncAGIExec or None)."""
+        try:
+            words = shlex.split(command)
+        except ValueError:
+            return "520 Invalid command syntax.  Proper usage not available.", None
+        upper = [w.upper() for w in words[:2]]
+        emu = self.emu
+        if upper[:2] == ["STREAM", "FILE"] and len(words) >= 3:
+            escape = words[3] if len(words) > 3 else ""
+            return await self._stream(ch, words[2], escape), None
+        if upper[:2] == ["GET", "DATA"] and len(words) >= 3:
+            timeout_ms = int(words[3]) if len(words) > 3 and words[3].isdigit() else 5000
+            max_digits = int(words[4]) if len(words) > 4 and words[4].isdigit() else 1024
+            return await self._get_data(ch, words[2], timeout_ms or 5000, max_digits), None
+        if upper[:2] in (["SAY", "NUMBER"], ["SAY", "DIGITS"]) and len(words) >= 3:
+            escape = words[3] if len(words) > 3 else ""
+            res = await self._stream(ch, "digits/" + words[2], escape)
+            return res.rsplit(" endpos", 1)[0], None
+        if upper[:2] == ["WAIT", "FOR"] and len(words) >= 4:
+            self._start_presses(ch)
+            ms = int(words[3]) if words[3].lstrip("-").isdigit() else 0
+            d = await self._next_digit(ch, None if ms < 0 else ms / 1000)
+            return f"200 result={ord(d) if d else 0}", None
+        if upper[:2] == ["SET", "VARIABLE"] and len(words) >= 4:
+            self.varset(ch, words[2], words[3])
+            return "200 result=1", None
+        if upper[:2] == ["GET", "VARIABLE"] and len(words) >= 3:
+            v = ch.variables.get(words[2])
+            return ("200 result=0" if v is None else f"200 result=1 ({v})"), None
+        if upper[:1] == ["ANSWER"] or upper[:1] == ["NOOP"]:
+            return "200 result=0", None
+        if upper[:1] == ["EXEC"] and len(words) >= 2:
+            app, data = words[1], " ".join(words[2:])
+            if app.lower() == "queue":
+                return await self._queue(ch, data), None
+            if app.lower() == "playback":
+                ok = emu.prompt_exists(data.split(",")[0])
+                if ok:
+                    await self._sleep(ch, emu.prompt_s)
+                self.varset(ch, "PLAYBACKSTATUS", "SUCCESS" if ok else "FAILED")
+                return "200 result=0", None
+            if app.lower() in ("wait", "noop", "set"):
+                return "200 result=0", None
+            return "200 result=-2", None
+        if upper[:1] == ["HANGUP"]:
+            # originate_local_asyncagi: SoftHangupRequest 32, then AGI ends with AGISTATUS
+            self.ev("call", "SoftHangupRequest", ch, ("Cause", "32"))
+            ch.end_reason = ch.end_reason or "agi-hangup"
+
+            def after() -> None:
+                self._end_agi(ch, "HANGUP")
+                self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
+                self._hangup(ch, "16", "Normal Clearing")
+            return "200 result=1", after
+        if upper[:2] == ["ASYNCAGI", "BREAK"]:
+            def after_break() -> None:
+                self._end_agi(ch, "SUCCESS")
+                ch.priority += 1  # the dialplan continues: Hangup()
+                self.newexten(ch, "Hangup", "")
+                ch.end_reason = ch.end_reason or "dialplan-hangup"
+                self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
+                self._hangup(ch, "16", "Normal Clearing")
+            return "200 result=0", after_break
+        return "510 Invalid or unknown command", None
+
+    async def _stream(self, ch: Channel, path: str, escape: str) -> str:
+        """STREAM FILE: result=<ASCII code> when a key in ``escape`` interrupts, else 0;
+        ``result=-1 endpos=0`` when the file does not exist (README of the transcripts)."""
+        emu = self.emu
+        if not emu.prompt_exists(path):
+            return "200 result=-1 endpos=0"
+        total = emu.prompt_s
+        if not escape:
+            await self._sleep(ch, total)
+            return f"200 result=0 endpos={int(total * SAMPLES_PER_S)}"
+        self._start_presses(ch)
+        t0 = time.monotonic()
+        deadline = t0 + emu.scaled(total)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return f"200 result=0 endpos={int(total * SAMPLES_PER_S)}"
+            d = await self._next_digit(ch, left / max(emu.time_scale, 1e-9))
+            if d is None:
+                continue
+            if d in escape:
+                played = (time.monotonic() - t0) / max(emu.time_scale, 1e-9)
+                self.varset(ch, "PLAYBACKSTATUS", "FAILED")  # as recorded on Asterisk 22
+                return f"200 result={ord(d)} endpos={int(min(played, total) * SAMPLES_PER_S)}"
+
+    async def _get_data(self, ch: Channel, path: str, timeout_ms: int, max_digits: int) -> str:
+        """GET DATA: digits up to ``max_digits`` or ``#``; ``(timeout)`` when time ran out."""
+        emu = self.emu
+        self._start_presses(ch)
+        got = ""
+        if emu.prompt_exists(path):
+            d = await self._next_digit(ch, emu.prompt_s)
+            if d is not None:
+                got = d
+        timeout = timeout_ms / 1000
+        while len(got) < max_digits and not got.endswith("#"):
+            d = await self._next_digit(ch, timeout)
+            if d is None:
+                return f"200 result={got} (timeout)"
+            got += d
+        return f"200 result={got.rstrip('#')}"
+
+    # -- queue (queue_timeout / queue_abandon) ----------------------------------------------------
+    async def _queue(self, ch: Channel, data: str) -> str:
+        args = data.split(",")
+        q = self.emu.queues.get(args[0])
+        timeout = float(args[4]) if len(args) > 4 and args[4] else None
+        if q is None:
+            self.varset(ch, "QUEUESTATUS", "UNKNOWN")
+            return "200 result=0"
+        status = await q.enter(ch, timeout)
+        ch.queue_result = status
+        return "200 result=0"
+
+    # -- originate (originate_local_simple / misc_errors_and_command) ------------------------------
+    async def originate(self, m: Message, action_id: str | None) -> None:
+        emu = self.emu
+        target = m.get("Channel", "")
+        await asyncio.sleep(emu.scaled(0.5))
+        reason = emu.originate_reason(target)
+        cid = m.get("CallerID", "")
+        num = cid.rsplit("<", 1)[-1].rstrip(">") if "<" in cid else (cid or "<unknown>")
+        name = cid.split("<", 1)[0].strip().strip('"') if "<" in cid else "<unknown>"
+        tail = ([("Application", m.get("Application", "")), ("Data", m.get("Data", ""))]
+                if m.get("Application") else
+                [("Context", m.get("Context", "")), ("Exten", m.get("Exten", ""))])
+        head = [("ActionID", action_id)] if action_id is not None else []
+        if reason != 4:
+            emu.emit("call", [("Event", "OriginateResponse"), *head, ("Response", "Failure"),
+                              ("Channel", target), *tail, ("Reason", str(reason)),
+                              ("Uniqueid", "<unknown>"), ("CallerIDNum", "<unknown>"),
+                              ("CallerIDName", "<unknown>")])
+            return
+        _tech, _, rest = target.partition("/")
+        exten = rest.split("@", 1)[0]
+        context = rest.split("@", 1)[1] if "@" in rest else m.get("Context", "default")
+        ch = self.new_channel(target, num, name, context, exten, "ru", m.get("ChannelId"))
+        ch.state = 6
+        self.ev("call", "Newchannel", ch)
+        for var in m.getall("Variable"):
+            k, _, v = var.partition("=")
+            self.varset(ch, k, v)
+        self.ev("call", "Newstate", ch)
+        emu.emit("call", [("Event", "OriginateResponse"), *head, ("Response", "Success"),
+                          ("Channel", ch.name), *tail, ("Reason", "4"), ("Uniqueid", ch.uniqueid),
+                          ("CallerIDNum", num), ("CallerIDName", name)])
+        app, data = (m.get("Application") or "").lower(), m.get("Data") or ""
+        from ivr.ami.emulator import CallerScript
+
+        ch.script = getattr(emu, "callee_script", None) or CallerScript()
+        if app == "agi" and data.startswith("agi:async"):
+            args = tuple(a for a in data.split(",")[1:])
+            await self.run_agi(ch, priority=1, agi_args=args, dnid="unknown")
+        else:
+            with contextlib.suppress(_Hungup):
+                await self._sleep(ch, float(data) if data.replace(".", "").isdigit() else 1.0)
+            if not ch.gone:
+                self.ev("call", "HangupRequest", ch, ("Cause", "0"))
+                self._hangup(ch, "0", "Unknown")
+
+
+@dataclass(eq=False)
+class _Agent:
+    name: str
+    interface: str
+    busy: bool = False
+    calls_taken: int = 0
+
+
+class QueueSim:
+    """One app_queue queue with logged-in agents answering after ``ring_s``."""
+
+    def __init__(self, emu: AMIEmulator, name: str, agents: list[str], ring_s: float,
+                 talk_s: float, strategy: str) -> None:
+        self.emu, self.name, self.ring_s, self.talk_s, self.strategy = (
+            emu, name, ring_s, talk_s, strategy)
+        self.agents = [_Agent(a, f"PJSIP/{a}") for a in agents]
+        self.waiting: list[tuple[Channel, float]] = []
+        self.free: asyncio.Queue[_Agent] = asyncio.Queue()
+        for a in self.agents:
+            self.free.put_nowait(a)
+        self.completed = self.abandoned = 0
+
+    # -- list-action payloads (queue_timeout transcript order) ----------------------------------
+    def params(self) -> list[tuple[str, str]]:
+        return [("Queue", self.name), ("Max", "0"), ("Strategy", self.strategy),
+                ("Calls", str(len(self.waiting))), ("Holdtime", "0"), ("TalkTime", "0"),
+                ("Completed", str(self.completed)), ("Abandoned", str(self.abandoned)),
+                ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"), ("ServicelevelPerf2", "0.0"),
+                ("Weight", "0")]
+
+    def member(self, a: _Agent) -> list[tuple[str, str]]:
+        return [("Queue", self.name), ("Name", a.name), ("Location", a.interface),
+                ("StateInterface", a.interface), ("Membership", "static"), ("Penalty", "0"),
+                ("CallsTaken", str(a.calls_taken)), ("LastCall", "0"), ("LastPause", "0"),
+                ("LoginTime", str(int(self.emu.started))), ("InCall", "1" if a.busy else "0"),
+                ("Status", "2" if a.busy else "1"), ("Paused", "0"), ("PausedReason", ""),
+                ("Wrapuptime", "0")]
+
+    def members(self) -> list[list[tuple[str, str]]]:
+        return [self.member(a) for a in self.agents]
+
+    def entries(self) -> list[list[tuple[str, str]]]:
+        now = time.monotonic()
+        return [[("Queue", self.name), ("Position", str(i)), ("Channel", ch.name),
+                 ("Uniqueid", ch.uniqueid), ("CallerIDNum", ch.callerid_num),
+                 ("CallerIDName", ch.callerid_name), ("ConnectedLineNum", "<unknown>"),
+                 ("ConnectedLineName", "<unknown>"),
+                 ("Wait", str(int((now - t) / max(self.emu.time_scale, 1e-9)))),
+                 ("Priority", "0")]
+                for i, (ch, t) in enumerate(self.waiting, 1)]
+
+    def summary(self) -> list[tuple[str, str]]:
+        free = sum(not a.busy for a in self.agents)
+        return [("Queue", self.name), ("LoggedIn", str(len(self.agents))),
+                ("Available", str(free)), ("Callers", str(len(self.waiting))),
+                ("HoldTime", "0"), ("TalkTime", "0"), ("LongestHoldTime", "0")]
+
+    # -- a caller in the queue ------------------------------------------------------------------
+    async def enter(self, ch: Channel, timeout: float | None) -> str:
+        """Returns QUEUESTATUS (TIMEOUT / COMPLETED); raises _Hungup on caller hang-up."""
+        calls = self.emu.calls
+        ch.app, ch.appdata = "Queue", self.name
+        self.emu.emit("call", [("Event", "DeviceStateChange"), ("Device", f"Queue:{self.name}"),
+                               ("State", "RINGING")])
+        t0 = time.monotonic()
+        self.waiting.append((ch, t0))
+        calls.ev("agent", "QueueCallerJoin", ch, ("Queue", self.name),
+                 ("Position", str(len(self.waiting))), ("Count", str(len(self.waiting))))
+        calls.ev("call", "MusicOnHoldStart", ch, ("Class", "default"))
+        get = asyncio.ensure_future(self.free.get())
+        hang = asyncio.ensure_future(ch.hangup_evt.wait())
+        t = None if timeout is None else self.emu.scaled(timeout)
+        done, _ = await asyncio.wait({get, hang}, timeout=t, return_when=asyncio.FIRST_COMPLETED)
+        hold = str(int((time.monotonic() - t0) / max(self.emu.time_scale, 1e-9)))
+        pos = str(1 + next((i for i, (c, _) in enumerate(self.waiting) if c is ch), 0))
+        if get not in done:
+            get.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await get
+            if get.done() and not get.cancelled():
+                self.free.put_nowait(get.result())
+            caller_left = hang in done
+            hang.cancel()
+            if caller_left:  # queue_abandon: HangupRequest first
+                calls.request_hangup(ch)
+            calls.ev("call", "MusicOnHoldStop", ch)
+            self.abandoned += 1
+            calls.ev("agent", "QueueCallerAbandon", ch, ("Queue", self.name), ("Position", pos),
+                     ("OriginalPosition", pos), ("HoldTime", hold))
+            self._leave(ch, pos)
+            if caller_left:
+                ch.queue_result = "ABANDON"
+                raise _Hungup
+            calls.varset(ch, "QUEUESTATUS", "TIMEOUT")
+            return "TIMEOUT"
+        hang.cancel()
+        agent = get.result()
+        agent.busy = True
+        self._member_status(agent)
+        achan = calls.new_channel(agent.interface, agent.name, agent.name, "agents", agent.name,
+                                  "ru")
+        achan.state = 6
+        calls.ev("agent", "AgentCalled", ch, *achan.dest_headers(), ("Queue", self.name),
+                 ("Interface", agent.interface), ("MemberName", agent.name))
+        try:
+            await calls._sleep(ch, self.ring_s)
+            calls.ev("call", "MusicOnHoldStop", ch)
+            self._leave(ch, pos)
+            calls.ev("agent", "AgentConnect", ch, *achan.dest_headers(), ("Queue", self.name),
+                     ("MemberName", agent.name), ("Interface", agent.interface),
+                     ("RingTime", str(int(self.ring_s))), ("HoldTime", hold))
+            reason = "agent"
+            try:
+                await calls._sleep(ch, self.talk_s)
+            except _Hungup:
+                reason = "caller"
+                calls.request_hangup(ch)
+            calls.ev("agent", "AgentComplete", ch, *achan.dest_headers(), ("Queue", self.name),
+                     ("MemberName", agent.name), ("Interface", agent.interface),
+                     ("HoldTime", hold), ("TalkTime", str(int(self.talk_s))), ("Reason", reason))
+            self.completed += 1
+            agent.calls_taken += 1
+            ch.queue_result = "COMPLETED"
+            ch.end_reason = ch.end_reason or (
+                "caller-hangup" if reason == "caller" else "agent-hangup")
+            # the bridged call is over: the caller channel is hung up under the AGI
+            ch.hangup_evt.set()
+            raise _Hungup
+        finally:
+            agent.busy = False
+            self.emu.channels.pop(achan.name, None)
+            self._member_status(agent)
+            self.free.put_nowait(agent)
+
+    def _leave(self, ch: Channel, pos: str) -> None:
+        self.waiting = [(c, t) for c, t in self.waiting if c is not ch]
+        self.emu.emit("call", [("Event", "DeviceStateChange"), ("Device", f"Queue:{self.name}"),
+                               ("State", "NOT_INUSE")])
+        self.emu.calls.ev("agent", "QueueCallerLeave", ch, ("Queue", self.name),
+                          ("Position", pos), ("Count", str(len(self.waiting))))
+        self.emu.calls.varset(ch, "QUEUEPOSITION", pos)
+
+    def _member_status(self, a: _Agent) -> None:
+        self.emu.emit("agent", [("Event", "QueueMemberStatus"), *self.member(a)])
