@@ -137,6 +137,7 @@ def db_url(request, tmp_path) -> Iterator[str]:
         admin.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_dir() -> Path:
+    """../shared beside the checkout (SPEC, seeds, real Asterisk transcripts)."""
     return Path(need("shared"))

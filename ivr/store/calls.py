@@ -28,5 +28,4 @@ def record_call(session: Session, row: dict[str, Any]) -> bool:
         stmt = sqlite.insert(Call).values(**row).on_conflict_do_nothing(index_elements=["call_id"])
     else:  # pragma: no cover - other backends: plain insert, duplicates raise
         stmt = insert(Call).values(**row)
-    result = session.execute(stmt)
-    return result.rowcount == 1
+    return session.execute(stmt.returning(Call.id)).first() is not None
