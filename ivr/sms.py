@@ -136,5 +136,7 @@ def list_outbox(db: Session, now: datetime, *, limit: int = 20,
     query = select(SmsOutbox).order_by(SmsOutbox.id.desc()).limit(limit)
     if call_id:
         query = query.where(SmsOutbox.call_id == call_id)
-    return [OutboxEntry(r.id, r.created_at, r.call_id, r.to_masked, r.text_masked, r.dev_code)
+    from ivr.registry import _aware
+
+    return [OutboxEntry(r.id, _aware(r.created_at), r.call_id, r.to_masked, r.text_masked, r.dev_code)
             for r in db.scalars(query)]
