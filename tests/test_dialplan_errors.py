@@ -113,3 +113,20 @@ def test_console_script_prints_no_traceback(plan):
 def test_route_of_a_bad_number_exits_1_with_a_message(capsys, number, message):
     assert main(["dialplan", "route", number]) == 1
     assert message in capsys.readouterr().err
+
+
+def test_per_line_override_changes_only_that_line(plan, capsys):
+    edit(plan / "lines.yaml", "    menu: complaints\n    languages: [ru]\n",
+         '    menu: complaints\n    languages: [ru]\n    overrides: {"2026-11-23": "10:00-12:00"}\n')
+    from datetime import datetime
+
+    from ivr.dialplan import load_dialplan
+
+    dp = load_dialplan(plan)
+    monday_9 = datetime(2026, 11, 23, 9, 0)
+    assert dp.route("8 800 555-88-88", monday_9).open is False  # complaints: opens at 10 today
+    assert dp.route("8 800 555-88-88", monday_9).next_open.hour == 10
+    assert dp.route("8 800 555-35-35", monday_9).open is True  # federal keeps 08-20
+    edit(plan / "lines.yaml", '"2026-11-23": "10:00-12:00"', '"2026-11-23": "12:00-10:00"')
+    rc, err = check(plan, capsys)
+    assert rc == 1 and "lines.complaints.overrides.2026-11-23: impossible hours" in err
