@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from heapq import heappop, heappush
+from heapq import heappop, heappush, heapreplace
 
 import numpy as np
 
@@ -142,11 +142,70 @@ def _arrivals(model: Model, rng: np.random.Generator) -> tuple[np.ndarray, np.nd
     return t[order], skill[order]
 
 
-def simulate(model: Model, seed: int = 0, trace: bool = False) -> SimResult:
-    """Run one replication of ``model`` over its horizon; reproducible from ``seed``."""
+def _is_plain_fcfs(model: Model) -> bool:
+    """One skill, one team, constant roster, always open, nobody retries or calls back."""
+    return (len(model.skills) == 1 and len(model.teams) == 1 and model.prof[0, 0] > 0
+            and bool((model.staff == model.staff[0, 0]).all()) and model.staff[0, 0] > 0
+            and bool(model.open_.all()) and model.retry_p == 0 and model.cb_accept == 0
+            and model.cb_after_hours == 0 and model.overflow_to[0] < 0)
+
+
+def _simulate_fcfs(model: Model, t_arr: np.ndarray, g_arr: np.ndarray, pat_a: np.ndarray,
+                   svc_a: np.ndarray) -> SimResult:
+    """Kiefer–Wolfowitz recursion for FCFS c-server queues with abandonment.
+
+    Under FCFS a caller's offered wait is fixed at arrival: the earliest time an agent
+    is free after everyone ahead was placed.  So the caller is answered iff that wait
+    is below their patience, and agents' free times are a heap of c floats — one
+    ``heapreplace`` per answered call instead of three heap events.  Same variates, the
+    same waits as the event loop (a test checks it call by call).
+    """
+    c = int(model.staff[0, 0])
+    scale = 1.0 / float(model.prof[0, 0])
+    free = [0.0] * c
+    n = t_arr.size
+    arr = t_arr.tolist()
+    pat = pat_a.tolist()
+    svc = (svc_a * scale).tolist()
+    wait = [0.0] * n
+    out = bytearray(n)
+    hrep = heapreplace
+    for i in range(n):
+        a = arr[i]
+        f = free[0]
+        if f <= a:
+            hrep(free, a + svc[i])
+        else:
+            v = f - a
+            if v < pat[i]:
+                wait[i] = v
+                hrep(free, f + svc[i])
+            else:
+                wait[i] = pat[i]
+                out[i] = 1
+    oc = np.frombuffer(bytes(out), dtype=np.uint8).copy()
+    w = np.asarray(wait)
+    service = np.where(oc == 0, svc_a * scale, np.nan)
+    return SimResult(
+        arrival=t_arr, skill=g_arr, outcome=oc, wait=w, service=service,
+        team=np.where(oc == 0, 0, -1), attempt=np.ones(n, dtype=np.int64),
+        callback=np.zeros(n, dtype=bool), events=3 * n,
+    )
+
+
+def simulate(model: Model, seed: int = 0, trace: bool = False,
+             fast: bool = True) -> SimResult:
+    """Run one replication of ``model`` over its horizon; reproducible from ``seed``.
+
+    ``fast`` lets a plain single-queue FCFS model take the exact Kiefer–Wolfowitz path.
+    """
     rng = np.random.default_rng(seed)
     t_arr, g_arr = _arrivals(model, rng)
     n_fresh = t_arr.size
+    if fast and not trace and _is_plain_fcfs(model):
+        pat_a = _durations(rng, model.pat_mean, model.pat_cv, g_arr)
+        svc_a = _durations(rng, model.aht_mean, model.aht_cv, g_arr)
+        return _simulate_fcfs(model, t_arr, g_arr, pat_a, svc_a)
     G, T, H = len(model.skills), len(model.teams), model.horizon_hours
     prio = model.priority.tolist()
 
@@ -161,17 +220,6 @@ def simulate(model: Model, seed: int = 0, trace: bool = False) -> SimResult:
     team_of = [-1] * n_fresh
     out = bytearray([UNFINISHED]) * n_fresh
     waiting = bytearray(n_fresh)
-
-    # Runtime-drawn variates (retrials, callbacks, offers) come from seeded pools.
-    pool_u: list[float] = []
-    pool_pos = [0]
-
-    def uniform() -> float:
-        if pool_pos[0] >= len(pool_u):
-            pool_u[:] = rng.random(65536).tolist()
-            pool_pos[0] = 0
-        pool_pos[0] += 1
-        return pool_u[pool_pos[0] - 1]
 
     pat_kind, pat_a, pat_b = _dist_table(model.pat_mean, model.pat_cv)
     svc_kind, svc_a, svc_b = _dist_table(model.aht_mean, model.aht_cv)
@@ -304,29 +352,68 @@ def simulate(model: Model, seed: int = 0, trace: bool = False) -> SimResult:
 
     ai = 0
     next_arr = arr[0] if n_fresh else _INF
+    INF = _INF
+    hpush, hpop = heappush, heappop
+    U: list[float] = []  # seeded uniforms for offers and retrials, refilled in blocks
+    proft = [[prof[t][q >> 1] for q in range(2 * G)] for t in range(T)]
+    single = [c[0] if len(c) == 1 else -1 for c in primary]
     while True:
         if heap and heap[0][0] <= next_arr:
-            now, kind, x, y = heappop(heap)
+            now, kind, x, y = hpop(heap)
             events += 1
-            if kind == _DEP:
+            if kind == 0:  # _DEP: agent of team x finished call y
                 fin[y] = now
                 if leaving[x]:
                     leaving[x] -= 1
                     present[x] -= 1
-                elif not take_next(x, now):
+                    continue
+                # Inline of take_next (the hottest path).
+                best_i = -1
+                best_p = -1
+                best_a = INF
+                best_q = 0
+                for qid, d, p, _pf in team_q[x]:
+                    if p < best_p:
+                        break
+                    q = queues[qid]
+                    while q and not waiting[q[0]]:
+                        q.popleft()
+                    if q:
+                        i = q[0]
+                        a = arr[i]
+                        if d and now - a < d:
+                            continue
+                        if p > best_p or a < best_a:
+                            best_i, best_p, best_a, best_q = i, p, a, qid
+                if best_i < 0:
                     idle[x].append(now)
+                    continue
+                queues[best_q].popleft()
+                i = best_i
+                qlen[sk[i]] -= 1
+                ans[i] = now
+                team_of[i] = x
+                out[i] = 0
+                waiting[i] = 0
+                if trace:
+                    g_q = best_q >> 1
+                    ast_h[g_q] = (3.0 * ast_h[g_q] + now - best_a) / 4.0
+                hpush(heap, (now + svc[i] / proft[x][best_q], 0, x, i))
                 continue
-            if kind == _ABN:
+            if kind == 1:  # _ABN
                 if waiting[x]:
                     waiting[x] = 0
-                    out[x] = ABANDONED
+                    out[x] = 1
                     fin[x] = now
                     qlen[sk[x]] -= 1
-                    if retry_p and att[x] < retry_max and uniform() < retry_p:
-                        lo, hi = delays[min(att[x] - 1, len(delays) - 1)]
-                        j = new_attempt(now + lo + (hi - lo) * uniform(), sk[x], att[x] + 1,
-                                        False)
-                        heappush(heap, (arr[j], _ARR, j, 0))
+                    if retry_p and att[x] < retry_max:
+                        if len(U) < 2:
+                            U.extend(rng.random(65536).tolist())
+                        if U.pop() < retry_p:
+                            lo, hi = delays[min(att[x] - 1, len(delays) - 1)]
+                            j = new_attempt(now + lo + (hi - lo) * U.pop(), sk[x], att[x] + 1,
+                                            False)
+                            hpush(heap, (arr[j], _ARR, j, 0))
                 continue
             if kind == _STAFF:
                 h = x
@@ -370,7 +457,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False) -> SimResult:
             i = ai
             now = next_arr
             ai += 1
-            next_arr = arr[ai] if ai < n_fresh else _INF
+            next_arr = arr[ai] if ai < n_fresh else INF
         # ---- an attempt arrives ----
         g = sk[i]
         h = int(now // 3600.0)
@@ -378,12 +465,15 @@ def simulate(model: Model, seed: int = 0, trace: bool = False) -> SimResult:
             h = H - 1
         cb = iscb[i]
         if not is_open[g][h]:
-            out[i] = CLOSED
-            if cb_after and not cb and next_open is not None and uniform() < cb_after:
-                nh = next_open[g][h]
-                if nh >= 0:
-                    j = new_attempt(nh * 3600.0, g, att[i], True)
-                    heappush(heap, (arr[j], _ARR, j, 0))
+            out[i] = 2
+            if cb_after and not cb and next_open is not None:
+                if not U:
+                    U.extend(rng.random(65536).tolist())
+                if U.pop() < cb_after:
+                    nh = next_open[g][h]
+                    if nh >= 0:
+                        j = new_attempt(nh * 3600.0, g, att[i], True)
+                        hpush(heap, (arr[j], _ARR, j, 0))
             continue
         if trace:
             q = queues[2 * g]
@@ -393,26 +483,38 @@ def simulate(model: Model, seed: int = 0, trace: bool = False) -> SimResult:
             tr_ahead.append(qlen[g])
             tr_h.append(ast_h[g])
             tr_hol.append(now - arr[q[0]] if q else 0.0)
-        cands = primary[g]
-        t = idle_team(cands) if len(cands) != 1 else (cands[0] if idle[cands[0]] else -1)
+        t = single[g]
+        if t >= 0:
+            if not idle[t]:
+                t = -1
+        else:
+            t = idle_team(primary[g])
         if t >= 0:
             idle[t].popleft()
-            start(i, t, g, now)
+            ans[i] = now
+            team_of[i] = t
+            out[i] = 0
+            if trace:
+                ast_h[g] = 0.75 * ast_h[g]
+            hpush(heap, (now + svc[i] / proft[t][2 * g], 0, t, i))
             continue
-        if cb_accept and not cb and qlen[g] >= cb_thr[g][h] and uniform() < cb_accept:
-            out[i] = CALLBACK_TAKEN
-            fin[i] = now
-            i = new_attempt(now, g, att[i], True)
+        if cb_accept and not cb and qlen[g] >= cb_thr[g][h]:
+            if not U:
+                U.extend(rng.random(65536).tolist())
+            if U.pop() < cb_accept:
+                out[i] = 3
+                fin[i] = now
+                i = new_attempt(now, g, att[i], True)
         queues[2 * g + cb].append(i)
         waiting[i] = 1
         qlen[g] += 1
         p = pat[i]
-        if p < _INF:
-            heappush(heap, (now + p, _ABN, i, 0))
+        if p < INF:
+            hpush(heap, (now + p, 1, i, 0))
         if overflow_policy and secondary[g]:
-            heappush(heap, (now + pdelay, _OVT, i, g))
+            hpush(heap, (now + pdelay, _OVT, i, g))
         if ovf_to[g] >= 0:
-            heappush(heap, (now + ovf_after[g], _OVS, i, ovf_to[g]))
+            hpush(heap, (now + ovf_after[g], _OVS, i, ovf_to[g]))
 
     n = len(arr)
     arrival = np.asarray(arr)
