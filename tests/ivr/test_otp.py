@@ -20,10 +20,11 @@ SECRET = "otp-test-secret-0123456789"
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
+def db(db_url, monkeypatch):
+    """A fresh database on SQLite and on PostgreSQL (``db_url`` from tests/conftest.py)."""
     monkeypatch.setenv("HOTLINE_SECRET", SECRET)
     monkeypatch.delenv("HOTLINE_SMS_DEV_CODES", raising=False)
-    engine = make_engine(f"sqlite:///{tmp_path / 'otp.db'}")
+    engine = make_engine(db_url)
     Base.metadata.create_all(engine)
     with session_factory(engine)() as session:
         people = registry.seed(session, 3, today=NOW.date())

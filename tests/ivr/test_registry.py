@@ -16,9 +16,10 @@ SECRET = b"test-secret-0123456789abcdef"
 
 
 @pytest.fixture
-def db(tmp_path, monkeypatch):
+def db(db_url, monkeypatch):
+    """A fresh database on SQLite and on PostgreSQL (``db_url`` from tests/conftest.py)."""
     monkeypatch.setenv("HOTLINE_SECRET", SECRET.decode())
-    engine = make_engine(f"sqlite:///{tmp_path / 'reg.db'}")
+    engine = make_engine(db_url)
     Base.metadata.create_all(engine)
     with session_factory(engine)() as session:
         registry.seed(session, 12, seed=7, today=NOW.date())
@@ -73,7 +74,7 @@ def test_identify_by_snils_or_passport(db, people):
     assert (unknown.status, unknown.citizen_id, unknown.reason) == ("failed", None, "not_found")
 
 
-def test_five_failures_in_window_lock_and_the_lock_survives_a_restart(db, people, tmp_path):
+def test_five_failures_in_window_lock_and_the_lock_survives_a_restart(db, people, db_url):
     p, policy = people[2], IdentPolicy(max_failures=5, window=timedelta(hours=1),
                                        lock_for=timedelta(hours=2))
     wrong = p.birth_date + timedelta(days=1)
@@ -83,7 +84,7 @@ def test_five_failures_in_window_lock_and_the_lock_survives_a_restart(db, people
     assert results[3].failures == 4
     db.commit()
     # a fresh engine/session: the lock is in the database, not in memory
-    engine = make_engine(f"sqlite:///{tmp_path / 'reg.db'}")
+    engine = make_engine(db_url)
     with session_factory(engine)() as fresh:
         right = registry.identify(fresh, snils=p.snils, birth_date=p.birth_date,
                                   now=NOW + timedelta(hours=1), policy=policy)
