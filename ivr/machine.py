@@ -114,6 +114,7 @@ class IvrMachine:
         self.priority = 0
         self.callback_requested = False
         self.started_at: datetime | None = None
+        self.arrival: datetime | None = None  # reached the queue stage: a callback keeps this
         self.outcome: dict[str, Any] | None = None
 
     # ---- public -------------------------------------------------------------------------------
@@ -155,9 +156,9 @@ class IvrMachine:
         return [Play(prompts, self.lang)] if prompts else []
 
     def _collect(self, prompts: tuple[str, ...], digits: int = 1) -> Collect:
-        long_input = digits > 1
-        return Collect(prompts, self.lang, digits,
-                       self.cfg.digits_timeout_s if long_input else self.cfg.menu_timeout_s)
+        if digits > 1:  # numbers end with '#'; a single key is itself the answer ('#' = back)
+            return Collect(prompts, self.lang, digits, self.cfg.digits_timeout_s, "#")
+        return Collect(prompts, self.lang, 1, self.cfg.menu_timeout_s, "")
 
     def _ask(self, state: S, *before: tuple[str, ...], fresh: bool = True) -> Out:
         """Enter (or re-enter) a collecting state: optional plays, then its Collect."""
@@ -166,7 +167,7 @@ class IvrMachine:
         self.state = state
         p = self.p
         if state is S.LANGUAGE:
-            cmd = Collect(p.language, self.route.languages[0], 1, self.cfg.menu_timeout_s)
+            cmd = Collect(p.language, self.route.languages[0], 1, self.cfg.menu_timeout_s, "")
         elif state is S.MENU:
             cmd = self._collect((*self.menus.menu(self.stack[-1]).prompt, *p.menu_hint))
         elif state is S.ID_DOCUMENT:
@@ -204,7 +205,8 @@ class IvrMachine:
         return {
             "call_id": self.call_id, "line": self.route.line, "region": self.route.region,
             "language": self.lang, "skill": self.skill, "priority": self.priority,
-            "identified": self.identification == "ok", "arrival_time": now.timestamp(),
+            "identified": self.identification == "ok",
+            "arrival_time": (self.arrival or now).timestamp(),
             "caller": self.caller, "history": list(self.path),
             "identification": self.identification, "callback": self.callback_requested,
         }
@@ -302,7 +304,7 @@ class IvrMachine:
         return [*self._play(self.p.emergency), *self._finish(now, "queued")]
 
     def _queue(self, now: datetime, skill: str, priority: int | None = None) -> Out:
-        self.skill = skill
+        self.skill, self.arrival = skill, now
         self.priority = self.priorities.get(skill, 0) if priority is None else priority
         if not self.route.open:
             return self._ask(S.AFTER_HOURS, *self._after_hours_message())
