@@ -5,15 +5,19 @@ import json
 import logging
 import os
 import stat
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import structlog
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select, text
 
 from ivr import otp, registry, sms
 from ivr.registry import OtpCode
-from ivr.store.base import Base, make_engine, session_factory
+from ivr.store.base import make_engine, session_factory
+from ivr.store.schema import metadata
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SECRET = "otp-test-secret-0123456789"
@@ -25,7 +29,7 @@ def db(db_url, monkeypatch):
     monkeypatch.setenv("HOTLINE_SECRET", SECRET)
     monkeypatch.delenv("HOTLINE_SMS_DEV_CODES", raising=False)
     engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
+    metadata.create_all(engine)
     with session_factory(engine)() as session:
         people = registry.seed(session, 3, today=NOW.date())
         session.commit()
@@ -41,7 +45,8 @@ def send(db, at, call_id="call-1", gateway=None):
 
 
 def last_code(db, call_id="call-1", at=NOW):
-    return sms.list_outbox(db, at, call_id=call_id)[0].dev_code
+    entries = sms.list_outbox(db, at, call_id=call_id, limit=1)
+    return entries[0].dev_code if entries else None
 
 
 def test_code_is_six_digits_stored_only_as_hmac(db):
@@ -174,3 +179,52 @@ def test_secret_file_is_created_0600_and_refused_when_open(tmp_path, monkeypatch
     monkeypatch.setenv("HOTLINE_SECRET", "short")
     with pytest.raises(otp.SecretError):
         otp.server_secret()
+
+
+OPS = st.lists(st.tuples(st.sampled_from(["send", "right", "wrong", "hangup"]),
+                         st.integers(0, 900)), max_size=25)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(OPS)
+def test_random_sequences_follow_the_model(db, ops):
+    """Model-based: any order of sends, right/wrong entries, hang-ups and waits behaves as the
+    rules say — at most 5 codes, SPEC §6 gaps, one live code, TTL, 3 tries, hang-up voids."""
+    policy = otp.OtpPolicy()
+    call_id = f"prop-{uuid.uuid4().hex[:12]}"
+    now, sent, live = NOW, [], None  # live: [code, expires, tries]
+    for op, dt in ops:
+        now += timedelta(seconds=dt)
+        if op == "send":
+            allowed = len(sent) < 5 and (not sent or now >= sent[-1] + policy.gap_before(
+                len(sent) + 1))
+            result = send(db, now, call_id=call_id)
+            assert (result.status == "sent") == allowed, (result, len(sent))
+            if allowed:
+                sent.append(now)
+                live = [last_code(db, call_id, now), now + policy.ttl, 0]
+        elif op == "hangup":
+            otp.invalidate(db, call_id)
+            live = None
+        else:
+            code = live[0] if live else "123456"
+            if op == "wrong" or live is None:
+                code = f"{(int(code) + 1) % 10**6:06d}"
+            status = otp.check_code(db, call_id=call_id, entered=code, now=now).status
+            if live is None:
+                assert status == "none"
+            elif now >= live[1]:
+                assert status == "expired"
+                live = None
+            elif op == "right":
+                assert status == "ok"
+                live = None
+            else:
+                live[2] += 1
+                assert status == ("locked" if live[2] == 3 else "wrong")
+                live = None if live[2] == 3 else live
+        rows = db.scalars(select(OtpCode).where(OtpCode.call_id == call_id)).all()
+        assert len(rows) == len(sent) <= 5
+        assert sum(r.state == "live" for r in rows) <= 1
+        assert (last_code(db, call_id, now) is not None) == (live is not None and now < live[1])

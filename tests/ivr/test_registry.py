@@ -1,6 +1,7 @@
 """Citizen registry on a real SQLite file: lookup by keyed hash, attempts, locks, applications."""
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
@@ -9,7 +10,8 @@ from sqlalchemy import select, text
 from ivr import registry
 from ivr.identity import parse_inn, parse_passport, parse_snils
 from ivr.registry import Application, Citizen, IdentPolicy
-from ivr.store.base import Base, make_engine, session_factory
+from ivr.store.base import make_engine, session_factory
+from ivr.store.schema import metadata
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 SECRET = b"test-secret-0123456789abcdef"
@@ -20,7 +22,7 @@ def db(db_url, monkeypatch):
     """A fresh database on SQLite and on PostgreSQL (``db_url`` from tests/conftest.py)."""
     monkeypatch.setenv("HOTLINE_SECRET", SECRET.decode())
     engine = make_engine(db_url)
-    Base.metadata.create_all(engine)
+    metadata.create_all(engine)
     with session_factory(engine)() as session:
         registry.seed(session, 12, seed=7, today=NOW.date())
         session.commit()
@@ -144,3 +146,20 @@ def test_status_constraint_refuses_unknown_status(db):
                        submitted_on=NOW.date()))
     with pytest.raises(Exception, match="(?i)check"):
         db.flush()
+
+
+def test_cli_seed_and_outbox(tmp_path, monkeypatch, capsys):
+    from ivr.cli import main
+
+    monkeypatch.setenv("HOTLINE_SECRET", SECRET.decode())
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    assert main(["registry", "--url", url, "seed", "--count", "2"]) == 1
+    assert "hotline db upgrade" in capsys.readouterr().err
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    assert main(["registry", "--url", url, "seed", "--count", "3", "--json"]) == 0
+    people = json.loads(capsys.readouterr().out)
+    assert [p["snils"] for p in people] == [p.snils for p in registry.fictitious_citizens(3)]
+    assert main(["sms", "--url", url, "outbox"]) == 0
+    assert "(outbox empty)" in capsys.readouterr().out
+    engine.dispose()
