@@ -46,8 +46,8 @@ class CallerScript:
 
     ``presses``: one entry per AGI command that listens for keys (STREAM FILE with escape
     digits, GET DATA, WAIT FOR DIGIT, SAY *), consumed in order; ``None`` or ``""`` = stay
-    silent for that prompt. ``hangup_after_commands``: hang up instead of running the n+1-th
-    AGI command. ``hangup_after_s``: hang up that many (scaled) seconds after the call starts.
+    silent for that prompt. ``hangup_after_commands``: hang up once n AGI commands have run,
+    instead of waiting for the next one (``0``: right after AsyncAGIStart). ``hangup_after_s``: hang up that many (scaled) seconds after the call starts.
     """
 
     presses: list[str | None] = field(default_factory=list)

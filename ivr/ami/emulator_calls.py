@@ -219,11 +219,12 @@ class CallRunner:
         script = ch.script
         try:
             while True:
-                cmd, cmd_id = await self._next_command(ch)
                 if script and script.hangup_after_commands is not None \
                         and ch.commands_run >= script.hangup_after_commands:
+                    await self._sleep(ch, script.press_delay_s)  # a moment, then BYE
                     ch.hangup_evt.set()
                     raise _Hungup
+                cmd, cmd_id = await self._next_command(ch)
                 ch.commands_run += 1
                 ended = await self._exec(ch, cmd, cmd_id)
                 if ended:

@@ -1,0 +1,128 @@
+"""Live queue state from app_queue's AMI events, for ``queue_engine`` and the dashboard.
+
+Sans-IO: ``apply(message)`` in, state and per-call results out. Rules (from the
+queue_timeout / queue_abandon transcripts):
+
+* ``QueueCallerJoin`` adds a waiting caller; ``QueueCallerLeave`` removes it.
+* ``QueueCallerAbandon`` is sent both when the caller hangs up *and* when the queue times out.
+  It is a hang-up only when a ``HangupRequest`` for the same Uniqueid came before it; a
+  ``VarSet QUEUESTATUS=TIMEOUT`` (dialplan class) confirms a timeout when it is subscribed.
+* ``AgentConnect`` → answered (hold time known); ``AgentComplete`` → talk time, who hung up.
+* ``QueueMemberStatus`` / ``QueueMember`` keep agents' status; ``QueueParams``/``QueueEntry``
+  (``QueueStatus`` after a reconnect) replace the waiting list of that queue.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ivr.ami.codec import Message
+
+QUEUE_EVENTS = frozenset({
+    "queuecallerjoin", "queuecallerleave", "queuecallerabandon", "agentcalled", "agentconnect",
+    "agentcomplete", "agentringnoanswer", "queuememberstatus", "queuemember", "queueparams",
+    "queueentry", "hanguprequest", "varset", "hangup",
+})
+
+
+@dataclass
+class QueueLive:
+    name: str
+    waiting: dict[str, dict[str, Any]] = field(default_factory=dict)  # uniqueid -> info
+    members: dict[str, dict[str, Any]] = field(default_factory=dict)  # interface -> info
+    answered: int = 0
+    abandoned: int = 0
+    timed_out: int = 0
+    hold_times: list[int] = field(default_factory=list)
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "queue": self.name, "waiting": len(self.waiting),
+            "members": len(self.members),
+            "available": sum(1 for m in self.members.values() if m.get("status") == "1"
+                             and m.get("paused") != "1"),
+            "answered": self.answered, "abandoned": self.abandoned, "timed_out": self.timed_out,
+        }
+
+
+class QueueFeed:
+    """Apply AMI messages; ``results[uniqueid]`` = answered / abandoned / timeout."""
+
+    def __init__(self, on_change: Callable[[str, dict[str, Any]], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.queues: dict[str, QueueLive] = {}
+        self.results: dict[str, str] = {}
+        self.agents: dict[str, str] = {}  # uniqueid -> agent interface that took the call
+        self._hangup_requested: set[str] = set()
+        self.on_change = on_change
+        self.clock = clock
+
+    def queue(self, name: str) -> QueueLive:
+        q = self.queues.get(name)
+        if q is None:
+            q = self.queues[name] = QueueLive(name)
+        return q
+
+    def apply(self, m: Message) -> str | None:
+        """Feed one message; returns the queue name it changed, if any."""
+        ev = (m.event or "").lower()
+        if ev not in QUEUE_EVENTS:
+            return None
+        uid = m.get("Uniqueid", "")
+        if ev == "hanguprequest":
+            self._hangup_requested.add(uid)
+            return None
+        if ev == "hangup":
+            self._hangup_requested.discard(uid)
+            return None
+        if ev == "varset":
+            if m.get("Variable") == "QUEUESTATUS" and m.get("Value") == "TIMEOUT":
+                self.results[uid] = "timeout"
+            return None
+        name = m.get("Queue")
+        if not name:
+            return None
+        q = self.queue(name)
+        if ev == "queuecallerjoin":
+            q.waiting[uid] = {"channel": m.get("Channel"), "callerid": m.get("CallerIDNum"),
+                              "position": m.get("Position"), "since": self.clock()}
+        elif ev == "queuecallerleave":
+            q.waiting.pop(uid, None)
+        elif ev == "queuecallerabandon":
+            q.waiting.pop(uid, None)
+            if uid in self._hangup_requested:
+                q.abandoned += 1
+                self.results[uid] = "abandoned"
+            else:
+                q.timed_out += 1
+                self.results[uid] = "timeout"
+        elif ev == "agentconnect":
+            q.waiting.pop(uid, None)
+            q.answered += 1
+            self.results[uid] = "answered"
+            self.agents[uid] = m.get("Interface") or m.get("MemberName") or ""
+            hold = m.get("HoldTime", "")
+            if hold.isdigit():
+                q.hold_times.append(int(hold))
+                del q.hold_times[:-1000]
+        elif ev in ("queuememberstatus", "queuemember"):
+            iface = m.get("Interface") or m.get("Location") or m.get("StateInterface") or ""
+            q.members[iface] = {"name": m.get("MemberName") or m.get("Name"),
+                                "status": m.get("Status"), "paused": m.get("Paused"),
+                                "in_call": m.get("InCall")}
+        elif ev == "queueparams":
+            q.waiting.clear()  # a QueueStatus snapshot follows: QueueEntry rebuilds it
+        elif ev == "queueentry":
+            q.waiting[uid] = {"channel": m.get("Channel"), "callerid": m.get("CallerIDNum"),
+                              "position": m.get("Position"),
+                              "since": self.clock() - int(m.get("Wait", "0") or 0)}
+        elif ev in ("agentcalled", "agentcomplete", "agentringnoanswer"):
+            pass
+        if self.on_change is not None:
+            self.on_change(name, q.snapshot())
+        return name
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        return {name: q.snapshot() for name, q in self.queues.items()}
