@@ -7,11 +7,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import structlog
 
 from ivr import prompts
-from ivr.cli import main
+from ivr.cli import main as _main
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def main(argv: list[str]) -> int:
+    """``hotline`` in-process, leaving structlog as found (main() binds it to pytest's stderr)."""
+    try:
+        return _main(argv)
+    finally:
+        structlog.reset_defaults()
 
 
 def fake_synth(calls: list[str]):

@@ -5,6 +5,7 @@ import json
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
+import structlog
 from sqlalchemy import select, text
 
 from ivr import registry
@@ -148,9 +149,18 @@ def test_status_constraint_refuses_unknown_status(db):
         db.flush()
 
 
-def test_cli_seed_and_outbox(tmp_path, monkeypatch, capsys):
+@pytest.fixture
+def cli(capsys):
+    """``hotline`` in-process; structlog is reset after, since main() binds it to the captured
+    stderr that pytest closes when the test ends."""
     from ivr.cli import main
 
+    yield main
+    structlog.reset_defaults()
+
+
+def test_cli_seed_and_outbox(tmp_path, monkeypatch, capsys, cli):
+    main = cli
     monkeypatch.setenv("HOTLINE_SECRET", SECRET.decode())
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     assert main(["registry", "--url", url, "seed", "--count", "2"]) == 1
