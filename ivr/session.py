@@ -28,6 +28,7 @@ import structlog
 from ivr import machine_io as io
 from ivr import speech
 from ivr.machine import IvrMachine, Speaker
+from ivr.logs import mask_value
 from ivr.menus import Menus, load_menus
 from ivr.protocol import Collect, Enqueue, Hangup, Play, SetVar
 from ivr.waits import PublishedWaits, WaitEstimator
@@ -104,8 +105,15 @@ class CallSession:
         self.route: Any = None
         self.machine: IvrMachine | None = None
         self.outcome: dict[str, Any] | None = None
-        self.log = log.bind(call_id=self.call_id)
+        self._log = log.bind(call_id=self.call_id)
         self._ended = False
+
+    def log(self, level: str, event: str, **fields: Any) -> None:
+        """Log with the call id bound; a broken log sink must not break the call."""
+        try:
+            getattr(self._log, level)(event, **fields)
+        except Exception:  # noqa: BLE001, S110 - logging is best effort here
+            pass
 
     @property
     def done(self) -> bool:
@@ -132,8 +140,8 @@ class CallSession:
                 self.hotline.menus, self.route, self.hotline.speaker, call_id=self.call_id,
                 caller=self.caller, did=self.route.e164, emergency=(em.skill, em.priority),
                 priorities={k: v.priority for k, v in dp.skills.items()})
-            self.log.info("call_started", line=self.route.line, menu=self.route.menu,
-                          open=self.route.open, caller=self.caller)
+            self.log("info", "call_started", line=self.route.line, menu=self.route.menu,
+                          open=self.route.open)
             return self._run(self.machine.start(now), now)
         except Exception as exc:  # noqa: BLE001 - one call's bug must never reach the driver
             return self._crash(now, exc)
@@ -169,11 +177,11 @@ class CallSession:
         self._ended = True
         self.hotline.services.execute(self, io.RecordOutcome(row), row["ended_at"])
         self.outcome = row
-        self.log.info("call_ended", outcome=row["outcome"], skill=row["skill"],
+        self.log("info", "call_ended", outcome=row["outcome"], skill=row["skill"],
                       identification=row["identification"], path=row["menu_path"])
 
     def _unknown_number(self, now: datetime, detail: str) -> list[Any]:
-        self.log.warning("unknown_number", did=self.did, detail=detail)
+        self.log("warning", "unknown_number", did=self.did, detail=detail)
         self._record(self._bare_row(now, "error", f"unknown number: {detail}"))
         return [Play(self.hotline.menus.prompts.unknown_number, "ru"), Hangup("unknown_number")]
 
@@ -186,8 +194,8 @@ class CallSession:
                 "detail": detail[:500], "started_at": now, "answered_at": now, "ended_at": now}
 
     def _crash(self, now: datetime, exc: BaseException) -> list[Any]:
-        self.log.exception("call_failed", error=type(exc).__name__)
-        detail = f"{type(exc).__name__}: {exc}"[:500]
+        self.log("exception", "call_failed", error=type(exc).__name__)
+        detail = mask_value(f"{type(exc).__name__}: {exc}"[:500])  # the row is no safer place
         if self.outcome is not None:  # already recorded: just make sure the call ends
             self._ended = True
             return [Hangup("error")]
@@ -201,8 +209,8 @@ class CallSession:
                 row = self._bare_row(now, "error", detail)
                 media = [Play(self.hotline.menus.prompts.error, self.lang), Hangup("error")]
             self._record(row)
-        except Exception:  # even the error record failed: log it, end the call
-            self.log.exception("call_outcome_lost")
+        except Exception:  # noqa: BLE001 - even the error record failed: log, end the call
+            self.log("exception", "call_outcome_lost")
             self._ended = True
             media = media or [Hangup("error")]
         return media
