@@ -27,8 +27,8 @@ import structlog
 
 from ivr import machine_io as io
 from ivr import speech
-from ivr.machine import IvrMachine, Speaker
 from ivr.logs import mask_value
+from ivr.machine import IvrMachine, Speaker
 from ivr.menus import Menus, load_menus
 from ivr.protocol import Collect, Enqueue, Hangup, Play, SetVar
 from ivr.waits import PublishedWaits, WaitEstimator

@@ -102,16 +102,16 @@ def test_unknown_application_reveals_nothing(env):
 
 
 def test_passport_identification_for_account_queue(env):
-    hotline, factory, people = env
+    hotline, _factory, people = env
     p = people[1]
-    session, row, _ = call(hotline, f"1 2 {p.passport}# {p.birth_date:%d%m%Y}# code")
+    _session, row, _ = call(hotline, f"1 2 {p.passport}# {p.birth_date:%d%m%Y}# code")
     assert (row["outcome"], row["identification"], row["skill"]) == ("queued", "ok", "account")
 
 
 def test_bad_checksums_fail_identification_and_count(env):
     hotline, factory, people = env
     bad = people[0].snils[:-1] + str((int(people[0].snils[-1]) + 1) % 10)
-    session, row, transcript = call(hotline, f"2 1 {bad}# {bad}# {bad}#")
+    _session, row, transcript = call(hotline, f"2 1 {bad}# {bad}# {bad}#")
     assert (row["outcome"], row["identification"]) == ("id_failed", "failed")
     assert transcript.count("♪ id_bad_number") == 2
     with factory() as db:
@@ -119,7 +119,7 @@ def test_bad_checksums_fail_identification_and_count(env):
 
 
 def test_wrong_birth_dates_lock_the_account_across_calls(env):
-    hotline, factory, people = env
+    hotline, _factory, people = env
     p = people[0]
     _, row, _ = call(hotline, f"2 1 {p.snils}# 02021980# {p.snils}# 02021980# {p.snils}# 02021980#")
     assert row["outcome"] == "id_failed"
@@ -136,7 +136,7 @@ def test_wrong_birth_dates_lock_the_account_across_calls(env):
 def test_three_wrong_codes_lock(env):
     hotline, factory, people = env
     p = people[0]
-    session, row, _ = call(hotline, f"1 1 {p.snils}# 01021980# 000000# 000001# 000002#")
+    _session, row, _ = call(hotline, f"1 1 {p.snils}# 01021980# 000000# 000001# 000002#")
     assert (row["outcome"], row["identification"]) == ("locked", "locked")
     with factory() as db:
         assert db.scalars(select(Citizen).where(Citizen.full_name == p.full_name)).one() \
@@ -168,7 +168,7 @@ def test_hangup_during_code_entry_voids_the_code(env):
 
 def test_after_hours_callback_for_first_working_hour(env):
     hotline, factory, _ = env
-    session, row, transcript = call(hotline, "4 1", at=SUNDAY_23)
+    session, row, _transcript = call(hotline, "4 1", at=SUNDAY_23)
     assert (row["outcome"], row["callback_requested"]) == ("after_hours", True)
     with factory() as db:
         cb = db.scalars(select(Callback).where(Callback.call_id == session.call_id)).one()
@@ -178,7 +178,7 @@ def test_after_hours_callback_for_first_working_hour(env):
 
 
 def test_after_hours_retries_end_with_message(env):
-    hotline, factory, _ = env
+    hotline, _factory, _ = env
     _, row, transcript = call(hotline, "_ _ x _", at=SUNDAY_23)
     assert row["outcome"] == "after_hours" and "after_hours" in transcript[-2]
 
@@ -190,8 +190,8 @@ def test_in_hours_retries_reach_general_operator(env):
 
 
 def test_emergency_path_at_night_top_priority(env):
-    hotline, factory, _ = env
-    session, row, _ = call(hotline, "9", at=SUNDAY_23)
+    hotline, _factory, _ = env
+    _session, row, _ = call(hotline, "9", at=SUNDAY_23)
     assert (row["outcome"], row["skill"], row["priority"]) == ("queued", "security", 10)
 
 
@@ -209,7 +209,7 @@ def test_long_wait_callback_keeps_place(env):
 
 def test_international_line_in_english(env):
     hotline, _, _ = env
-    _, row, transcript = call(hotline, "2 3", number="+7 495 777-77-77")
+    _, row, _transcript = call(hotline, "2 3", number="+7 495 777-77-77")
     assert (row["language"], row["skill"]) == ("en", "documents")
 
 
