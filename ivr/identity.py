@@ -41,7 +41,10 @@ INN12_WEIGHTS_12 = (3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8)
 @dataclass(frozen=True, slots=True)
 class Valid(Generic[T]):
     value: T
-    ok: bool = True
+
+    @property
+    def ok(self) -> bool:
+        return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +54,10 @@ class Invalid:
 
     reason: str
     message: str
-    ok: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return False
 
 
 Result = Valid[T] | Invalid

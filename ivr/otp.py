@@ -105,7 +105,7 @@ class OtpPolicy:
 @dataclass(frozen=True)
 class SendResult:
     """``status``: ``sent`` / ``too_soon`` (wait ``retry_after``) / ``limit`` (end the call) /
-    ``no_mobile`` (identify online or at an office)."""
+    ``no_mobile`` (identify online or at an office); :func:`send_status` says ``ready``."""
 
     status: str
     send_no: int = 0
