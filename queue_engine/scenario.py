@@ -80,6 +80,22 @@ def _hours(v: Any) -> tuple[int, int] | None:
     return lo, hi
 
 
+class WaitBand(_Strict):
+    """A published wait: answered callers' mean wait in [minutes] during [hours) of [days]."""
+
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]]
+    hours: tuple[int, int]
+    minutes: tuple[float, float]
+
+    @model_validator(mode="after")
+    def _order(self) -> WaitBand:
+        if not 0 <= self.hours[0] < self.hours[1] <= 24:
+            raise ValueError("hours must satisfy 0 <= from < to <= 24")
+        if not 0 <= self.minutes[0] <= self.minutes[1]:
+            raise ValueError("minutes must be [low, high] with 0 <= low <= high")
+        return self
+
+
 class Centre(_Strict):
     """What the IVR and the ACD share: skill groups, agent hours, holidays."""
 
@@ -90,6 +106,16 @@ class Centre(_Strict):
     callback_offer_above: float = Field(default=600, gt=0, description="EWT (s) above which "
                                         "the caller is offered a callback (SPEC §3)")
     skills: dict[str, Skill]
+    published_waits: list[WaitBand] = []
+
+    def bands(self) -> dict[int, tuple[float, float]]:
+        """Week hour (Monday 00–01 = 0) -> published (low, high) mean wait in seconds."""
+        out = {}
+        for b in self.published_waits:
+            for day in b.days:
+                for h in range(*b.hours):
+                    out[DAYS.index(day) * 24 + h] = (b.minutes[0] * 60, b.minutes[1] * 60)
+        return out
 
     @field_validator("hours", mode="before")
     @classmethod

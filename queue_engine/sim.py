@@ -280,6 +280,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     idle: list[deque[float]] = [deque() for _ in range(T)]
     present = [0] * T
     leaving = [0] * T
+    draining = [False] * T
     staff = model.staff.tolist()
     ovf_to = model.overflow_to.tolist()
     ovf_after = model.overflow_after.tolist()
@@ -363,7 +364,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
             events += 1
             if kind == 0:  # _DEP: agent of team x finished call y
                 fin[y] = now
-                if leaving[x]:
+                if leaving[x] and not draining[x]:
                     leaving[x] -= 1
                     present[x] -= 1
                     continue
@@ -386,7 +387,11 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                         if p > best_p or a < best_a:
                             best_i, best_p, best_a, best_q = i, p, a, qid
                 if best_i < 0:
-                    idle[x].append(now)
+                    if leaving[x]:  # closing time and nobody left to answer: go home
+                        leaving[x] -= 1
+                        present[x] -= 1
+                    else:
+                        idle[x].append(now)
                     continue
                 queues[best_q].popleft()
                 i = best_i
@@ -418,6 +423,8 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
             if kind == _STAFF:
                 h = x
                 for t in range(T):
+                    # A team going off duty entirely answers the callers already waiting.
+                    draining[t] = staff[t][h] == 0 and (present[t] - leaving[t]) > 0
                     delta = staff[t][h] - (present[t] - leaving[t])
                     if delta > 0:
                         back = min(delta, leaving[t])

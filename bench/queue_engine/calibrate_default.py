@@ -22,23 +22,8 @@ from queue_engine.model import Model
 from queue_engine.scenario import DAYS, Scenario, default_scenario_path
 from queue_engine.staffing import Target, agents_needed
 
-BANDS = {  # (first hour, last hour + 1) -> (lo, hi) seconds, SPEC §3 chosen profile
-    "weekday": [((8, 12), (120, 240)), ((12, 15), (300, 480)), ((15, 18), (120, 240)),
-                ((18, 20), (180, 300))],
-    "sat": [((9, 18), (420, 720))],
-}
 UNIVERSAL = {"skills": {"general": 1.0, "account": 0.85, "status": 0.9, "payments": 0.85},
              "weekday": (8, 20, 6), "sat": (9, 18, 4)}
-
-
-def band_table() -> dict[int, tuple[float, float]]:
-    out = {}
-    for d, day in enumerate(DAYS):
-        rows = BANDS["weekday"] if d < 5 else BANDS.get(day, [])
-        for (a, b), band in rows:
-            for h in range(a, b):
-                out[d * 24 + h] = band
-    return out
 
 
 def build(data: dict, roster: np.ndarray, skills: list[str]) -> Scenario:
@@ -69,7 +54,7 @@ def main() -> None:
     centre = load_centre(args.file.parent / raw["centre"])
     data = {**raw, "centre": centre}
     skills = list(centre.skills)
-    bands = band_table()
+    bands = centre.bands()
     # Erlang A start: ASA at the middle of the band; security and off-band hours 80/20.
     provisional = build(data, np.ones((len(skills), 168), dtype=int), skills)
     model = Model.from_scenario(provisional)
@@ -88,29 +73,44 @@ def main() -> None:
     hours = sorted(bands)
     for rnd in range(args.rounds):
         sc = build(data, roster, skills)
-        fc = run_forecast(Model.from_scenario(sc), reps=args.reps, seed=1000 + rnd)
+        reps = args.reps if rnd < args.rounds // 2 else 2 * args.reps
+        fc = run_forecast(Model.from_scenario(sc), reps=reps, seed=1000)
         asa = fc.summary.mean["asa"]
-        out_all = [h for h in hours if not bands[h][0] <= asa[h, -1] <= bands[h][1]]
-        out_sk = 0
-        for g, sid in enumerate(skills):
+        out_all, out_sk = [], 0
+        before = roster.copy()
+        for g, sid in enumerate(skills):  # skill hours outside their band: fluid step
             if sid == "security":
                 continue
             for h in hours:
                 lo, hi = bands[h]
-                mid = (lo + hi) / 2
                 w = asa[h, g]
-                if math.isnan(w):
+                if math.isnan(w) or lo <= w <= hi:
                     continue
-                if not lo + 0.15 * (hi - lo) <= w <= hi - 0.15 * (hi - lo):
-                    out_sk += 1
-                    n = roster[g, h]
-                    new = round(n * math.exp(0.6 * theta[g] * (w - mid)))
-                    if new == n:
-                        new = n + (1 if w > mid else -1)
-                    roster[g, h] = max(1, new)
-        print(f"round {rnd}: hours out of band (centre) {len(out_all)}, "
-              f"skill-hours off-centre {out_sk}, agent-hours {roster.sum()}")
-        if not out_all and out_sk == 0:
+                out_sk += 1
+                n = roster[g, h]
+                new = round(n * math.exp(0.3 * theta[g] * (w - (lo + hi) / 2)))
+                roster[g, h] = max(1, new if new != n else n + (1 if w > hi else -1))
+        for h in hours:  # the centre as a whole: keep it in the middle half of the band
+            lo, hi = bands[h]
+            w = asa[h, -1]
+            if lo + 0.25 * (hi - lo) <= w <= hi - 0.25 * (hi - lo):
+                continue
+            moved = roster[:, h].sum() - before[:, h].sum()
+            if (w > hi - 0.25 * (hi - lo) and moved > 0) or (w < lo + 0.25 * (hi - lo)
+                                                              and moved < 0):
+                out_all.append(h)
+                continue  # the skill steps already push this hour the right way
+            out_all.append(h)
+            total = roster[:, h].sum()
+            step = round(total * (math.exp(0.5 * theta.mean() * (w - (lo + hi) / 2)) - 1))
+            step = step or (1 if w > hi - 0.25 * (hi - lo) else -1)
+            order = np.argsort(-roster[:, h])
+            for k in range(abs(step)):
+                g = order[k % len(order)]
+                roster[g, h] = max(1, roster[g, h] + (1 if step > 0 else -1))
+        print(f"round {rnd}: centre hours off the band's middle {len(out_all)}, "
+              f"skill-hours out of band {out_sk}, agent-hours {roster.sum()}")
+        if not out_all and out_sk <= len(hours) // 10:
             break
     write(args.file, build(data, roster, skills))
 

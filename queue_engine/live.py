@@ -1,0 +1,156 @@
+"""Live ACD state per skill group, fed by events, answering "how long will I wait?".
+
+Sans-IO: the AMI bridge (Asterisk QueueCallerJoin / QueueCallerAbandon /
+AgentConnect / QueueMemberAdded…) or the IVR turn their events into the method
+calls below and pass the time in; nothing here reads a clock or a socket.  The
+roster of the scenario supplies the agents *scheduled* for coming hours; live
+agent counts override it for the current hour.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from queue_engine.model import Model
+from queue_engine.predict import asterisk_update, ql_schedule
+from queue_engine.records import QueueCall
+from queue_engine.scenario import Scenario, load_scenario
+from queue_engine.sim import skill_staff
+
+__all__ = ["LiveQueue", "LiveCentre", "week_hour_origin", "MSK", "expected_wait_at"]
+
+MSK = dt.timezone(dt.timedelta(hours=3), "MSK")  # Moscow: UTC+3, no DST since 2014
+
+
+def week_hour_origin(now: float) -> float:
+    """Epoch seconds of the Monday 00:00 (Moscow) that starts ``now``'s week."""
+    local = dt.datetime.fromtimestamp(now, MSK)
+    monday = (local - dt.timedelta(days=local.weekday())).replace(
+        hour=0, minute=0, second=0, microsecond=0)
+    return monday.timestamp()
+
+
+@dataclass
+class LiveQueue:
+    """One skill group: who waits (FCFS within priority), agents, smoothed figures."""
+
+    skill: str
+    aht: float
+    patience: float
+    roster: list[float]  # agents scheduled per hour of the week (Monday 00–01 first)
+    waiting: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (prio, join)
+    agents: set[str] = field(default_factory=set)
+    busy: set[str] = field(default_factory=set)
+    holdtime: float = 0.0  # Asterisk-style smoothed answered wait
+    answered: int = 0
+    abandoned: int = 0
+
+    def join(self, call_id: str, now: float, priority: int = 1) -> int:
+        """A caller enters; returns their position (callers ahead of them)."""
+        self.waiting[call_id] = (priority, now)
+        return self.position(call_id)
+
+    def leave(self, call_id: str, now: float) -> None:
+        """Caller hung up while waiting (abandonment) or was taken out of the queue."""
+        if self.waiting.pop(call_id, None) is not None:
+            self.abandoned += 1
+
+    def answer(self, call_id: str, now: float, agent: str | None = None,
+               talk_time: float | None = None) -> None:
+        item = self.waiting.pop(call_id, None)
+        if item is not None:
+            self.holdtime = asterisk_update(self.holdtime, now - item[1])
+            self.answered += 1
+        if agent:
+            self.agents.add(agent)
+            self.busy.add(agent)
+        if talk_time is not None and talk_time > 0:  # learn the handle time slowly
+            self.aht = 0.98 * self.aht + 0.02 * talk_time
+
+    def agent_free(self, agent: str, now: float) -> None:
+        self.busy.discard(agent)
+
+    def agent_login(self, agent: str, now: float) -> None:
+        self.agents.add(agent)
+
+    def agent_logout(self, agent: str, now: float) -> None:
+        self.agents.discard(agent)
+        self.busy.discard(agent)
+
+    def position(self, call_id: str) -> int:
+        """Callers answered before ``call_id``: higher priority, or same and earlier."""
+        prio, join = self.waiting[call_id]
+        return sum(1 for c, (p, j) in self.waiting.items()
+                   if c != call_id and (p > prio or (p == prio and j < join)))
+
+    def expected_wait(self, position: int, now: float, live_agents: bool = True) -> float:
+        """EWT for a caller with ``position`` callers ahead (roster-aware QL_m)."""
+        origin = week_hour_origin(now)
+        agents_now = float(len(self.agents)) if live_agents and self.agents else None
+        return ql_schedule(position, now, self.roster, self.aht, self.patience,
+                           agents_now=agents_now, hour_of=origin)
+
+
+class LiveCentre:
+    """All skill groups of a scenario; the object the IVR and the AMI bridge share."""
+
+    def __init__(self, scenario: Scenario | None = None) -> None:
+        sc = scenario or load_scenario()
+        model = Model.from_scenario(sc)
+        eff = skill_staff(model)
+        self.queues = {
+            sid: LiveQueue(sid, float(model.aht_mean[g]), float(model.pat_mean[g]),
+                           eff[g].tolist())
+            for g, sid in enumerate(model.skills)
+        }
+        self._where: dict[str, str] = {}
+
+    def join(self, call: QueueCall) -> int:
+        self._where[call.call_id] = call.skill
+        return self.queues[call.skill].join(call.call_id, call.arrival_time, call.priority)
+
+    def leave(self, call_id: str, now: float) -> None:
+        skill = self._where.pop(call_id, None)
+        if skill:
+            self.queues[skill].leave(call_id, now)
+
+    def answer(self, call_id: str, now: float, agent: str | None = None) -> None:
+        skill = self._where.pop(call_id, None)
+        if skill:
+            self.queues[skill].answer(call_id, now, agent)
+
+    def expected_wait(self, skill: str, position: int, now: float) -> float:
+        return self.queues[skill].expected_wait(position, now)
+
+    def expected_wait_new(self, skill: str, now: float, priority: int = 1) -> float:
+        """EWT to announce *before* queueing: everyone of equal or higher priority is ahead."""
+        q = self.queues[skill]
+        ahead = sum(1 for p, _ in q.waiting.values() if p >= priority)
+        return q.expected_wait(ahead, now)
+
+
+@lru_cache(maxsize=1)
+def _default_asa() -> tuple[list[str], np.ndarray]:
+    from queue_engine.forecast import run_forecast
+
+    model = Model.from_scenario(load_scenario())
+    fc = run_forecast(model, reps=6, seed=0, workers=1)
+    return model.skills, fc.summary.mean["asa"]
+
+
+def expected_wait_at(skill: str, when: dt.datetime) -> float | None:
+    """Forecast mean wait (s) for ``skill`` at ``when`` from the default scenario; None if closed.
+
+    No live state needed: a lookup in the week forecast (computed once per process).
+    A naive ``when`` is taken as Moscow time.
+    """
+    skills, asa = _default_asa()
+    local = when.astimezone(MSK) if when.tzinfo else when
+    h = local.weekday() * 24 + local.hour
+    value = float(asa[h, skills.index(skill)])
+    return None if math.isnan(value) else value
