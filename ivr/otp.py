@@ -7,8 +7,8 @@
   the previous one; a hang-up voids the live one (:func:`invalidate`).
 * Resend schedule per call (SPEC §6): the first at once, the 2nd ≥ 1 min after the 1st, the 3rd
   ≥ 5 min after the 2nd, then every ≥ 10 min; at most 5 codes per call, then the call must end.
-* The last wrong try locks the account (``registry.lock_account``): three wrong codes are
-  treated as someone holding stolen identifiers.
+* The third wrong entry in a call — resends do not reset the count — locks the account
+  (``registry.lock_account``): it is treated as someone holding stolen identifiers.
 
 The server secret comes from ``HOTLINE_SECRET`` or a file (``HOTLINE_SECRET_FILE``, default
 ``var/hotline.secret``) created with mode 0600 on first use. Functions flush, never commit.
@@ -174,7 +174,9 @@ def send_code(db: Session, *, call_id: str, citizen_id: int, now: datetime,
 def check_code(db: Session, *, call_id: str, entered: str, now: datetime,
                policy: OtpPolicy = OtpPolicy(), ident_policy: IdentPolicy = DEFAULT_IDENT_POLICY,
                secret: bytes | None = None) -> CheckResult:
-    """Compare the keyed digits with the call's live code (constant-time)."""
+    """Compare the keyed digits with the call's live code (constant-time). The
+    ``max_tries``-th wrong entry of the call (whichever code it was aimed at) voids the code and
+    locks the account."""
     now = utc(now)
     rows = [r for r in _codes(db, call_id) if r.state == "live"]
     if not rows:
@@ -191,7 +193,9 @@ def check_code(db: Session, *, call_id: str, entered: str, now: datetime,
         db.flush()
         log.info("otp_ok", call_id=call_id)
         return CheckResult("ok")
-    left = policy.max_tries - row.tries
+    # Wrong entries count per call, across resends: a new code does not buy three more guesses.
+    wrong = sum(r.tries - (r.state == "used") for r in _codes(db, call_id))
+    left = policy.max_tries - wrong
     log.info("otp_wrong", call_id=call_id, tries_left=max(left, 0))
     if left > 0:
         db.flush()

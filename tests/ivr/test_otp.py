@@ -123,6 +123,19 @@ def test_resend_schedule_follows_spec_section_6(db):
     assert send(db, t5, call_id="call-2").send_no == 1
 
 
+def test_a_resend_does_not_reset_the_wrong_entries(db):
+    send(db, NOW)
+    code = last_code(db)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert otp.check_code(db, call_id="call-1", entered=wrong, now=NOW).tries_left == 2
+    assert otp.check_code(db, call_id="call-1", entered=wrong, now=NOW).tries_left == 1
+    at = NOW + timedelta(minutes=1)
+    send(db, at)
+    code = last_code(db, at=at)
+    wrong = f"{(int(code) + 1) % 10**6:06d}"
+    assert otp.check_code(db, call_id="call-1", entered=wrong, now=at).status == "locked"
+
+
 def test_old_code_is_refused_after_a_resend(db):
     send(db, NOW)
     first = last_code(db)
@@ -190,10 +203,11 @@ OPS = st.lists(st.tuples(st.sampled_from(["send", "right", "wrong", "hangup"]),
 @given(OPS)
 def test_random_sequences_follow_the_model(db, ops):
     """Model-based: any order of sends, right/wrong entries, hang-ups and waits behaves as the
-    rules say — at most 5 codes, SPEC §6 gaps, one live code, TTL, 3 tries, hang-up voids."""
+    rules say — at most 5 codes, SPEC §6 gaps, one live code, TTL, 3 wrong entries per call,
+    hang-up voids."""
     policy = otp.OtpPolicy()
     call_id = f"prop-{uuid.uuid4().hex[:12]}"
-    now, sent, live = NOW, [], None  # live: [code, expires, tries]
+    now, sent, live, wrongs = NOW, [], None, 0  # live: [code, expires]
     for op, dt in ops:
         now += timedelta(seconds=dt)
         if op == "send":
@@ -203,7 +217,7 @@ def test_random_sequences_follow_the_model(db, ops):
             assert (result.status == "sent") == allowed, (result, len(sent))
             if allowed:
                 sent.append(now)
-                live = [last_code(db, call_id, now), now + policy.ttl, 0]
+                live = [last_code(db, call_id, now), now + policy.ttl]
         elif op == "hangup":
             otp.invalidate(db, call_id)
             live = None
@@ -220,10 +234,10 @@ def test_random_sequences_follow_the_model(db, ops):
             elif op == "right":
                 assert status == "ok"
                 live = None
-            else:
-                live[2] += 1
-                assert status == ("locked" if live[2] == 3 else "wrong")
-                live = None if live[2] == 3 else live
+            else:  # wrong entries add up over the whole call, across resends
+                wrongs += 1
+                assert status == ("locked" if wrongs >= 3 else "wrong")
+                live = None if wrongs >= 3 else live
         rows = db.scalars(select(OtpCode).where(OtpCode.call_id == call_id)).all()
         assert len(rows) == len(sent) <= 5
         assert sum(r.state == "live" for r in rows) <= 1
