@@ -202,7 +202,8 @@ def check_code(db: Session, *, call_id: str, entered: str, now: datetime,
         return CheckResult("wrong", left)
     row.state = "spent"
     forget_codes(db, call_id)
-    until = lock_account(db, row.citizen_id, now, ident_policy)
+    until = lock_account(db, row.citizen_id, now, ident_policy, actor=f"ivr:{call_id}",
+                         reason="wrong one-time codes")
     log.warning("otp_tries_exhausted_account_locked", call_id=call_id)
     return CheckResult("locked", 0, until)
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ivr.store.base import Base
+from ivr.store.models import AuditEntry
 
 STATUSES = ("принято", "в работе", "завершено", "отклонено")
 STATUS_EN = {"принято": "accepted", "в работе": "in progress", "завершено": "completed",
@@ -175,8 +176,10 @@ def is_locked(db: Session, citizen_id: int, now: datetime) -> datetime | None:
 
 
 def lock_account(db: Session, citizen_id: int, now: datetime,
-                 policy: IdentPolicy = IdentPolicy()) -> datetime:
-    """Lock for ``policy.lock_for`` from ``now`` (never shortens a longer lock already set)."""
+                 policy: IdentPolicy = IdentPolicy(), *, actor: str = "ivr",
+                 reason: str = "") -> datetime:
+    """Lock for ``policy.lock_for`` from ``now`` (never shortens a longer lock already set);
+    a security event, so it goes to the audit log."""
     now = utc(now)
     citizen = db.get(Citizen, citizen_id)
     if citizen is None:
@@ -185,6 +188,9 @@ def lock_account(db: Session, citizen_id: int, now: datetime,
     current = _aware(citizen.locked_until)
     if current is None or current < until:
         citizen.locked_until = until
+        db.add(AuditEntry(at=now, actor=actor, action="account_locked",
+                          subject=f"citizen:{citizen_id}",
+                          detail={"until": until.isoformat(), "reason": reason}))
     db.flush()
     return _aware(citizen.locked_until)  # type: ignore[return-value]
 
@@ -209,7 +215,8 @@ def record_failed_attempt(db: Session, *, kind: str, now: datetime, call_id: str
         return IdentResult("failed", None, kind)
     failures = failures_in_window(db, citizen_id, now, policy)
     if failures >= policy.max_failures:
-        until = lock_account(db, citizen_id, now, policy)
+        until = lock_account(db, citizen_id, now, policy, actor=f"ivr:{call_id or '-'}",
+                             reason=f"{failures} failed identifications")
         return IdentResult("locked", citizen_id, kind, failures, until)
     return IdentResult("failed", citizen_id, kind, failures)
 
@@ -239,13 +246,19 @@ def identify(db: Session, *, birth_date: date, now: datetime, snils: str | None 
     return IdentResult("ok", citizen.id)
 
 
-def application_status(db: Session, *, citizen_id: int, number: str) -> ApplicationView | None:
+def application_status(db: Session, *, citizen_id: int, number: str,
+                       now: datetime | None = None, actor: str = "ivr") -> ApplicationView | None:
     """The application ``number`` if it belongs to the identified ``citizen_id``, else None —
-    a foreign and a non-existent number get the same answer, so nothing leaks."""
+    a foreign and a non-existent number get the same answer, so nothing leaks. A disclosure is
+    an access to personal data: with ``now`` given it is written to the audit log (SPEC §7)."""
     row = db.scalars(select(Application).where(Application.number == number,
                                                Application.citizen_id == citizen_id)).first()
     if row is None:
         return None
+    if now is not None:
+        db.add(AuditEntry(at=utc(now), actor=actor, action="application_status_read",
+                          subject=f"application:{row.id}", detail={"citizen": citizen_id}))
+        db.flush()
     return ApplicationView(row.number, row.service, row.status, row.expected_on,
                            row.rejection_reason)
 

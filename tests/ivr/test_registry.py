@@ -173,3 +173,18 @@ def test_cli_seed_and_outbox(tmp_path, monkeypatch, capsys, cli):
     assert main(["sms", "--url", url, "outbox"]) == 0
     assert "(outbox empty)" in capsys.readouterr().out
     engine.dispose()
+
+
+def test_locks_and_disclosures_are_audited(db, people):
+    from ivr.store.models import AuditEntry
+
+    p = people[0]
+    cid = registry.identify(db, snils=p.snils, birth_date=p.birth_date, now=NOW).citizen_id
+    number = p.applications[0][0]
+    assert registry.application_status(db, citizen_id=cid, number=number, now=NOW,
+                                       actor="ivr:c1")
+    registry.lock_account(db, cid, NOW, actor="ivr:c1", reason="test")
+    rows = db.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+    assert [(r.actor, r.action) for r in rows] == [("ivr:c1", "application_status_read"),
+                                                   ("ivr:c1", "account_locked")]
+    assert number not in str([(r.subject, r.detail) for r in rows])
