@@ -20,6 +20,7 @@ import hmac
 import os
 import secrets
 import stat
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -70,6 +71,11 @@ def server_secret() -> bytes:
         with os.fdopen(fd, "w") as fh:
             fh.write(secrets.token_hex(32) + "\n")
     value = path.read_text().strip().encode()
+    for _ in range(40):  # another process may have created the file and not yet written it
+        if len(value) >= 16:
+            break
+        time.sleep(0.05)
+        value = path.read_text().strip().encode()
     if len(value) < 16:
         raise SecretError(f"{path} holds fewer than 16 characters")
     _SECRETS[str(path)] = value
