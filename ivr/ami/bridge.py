@@ -151,6 +151,7 @@ class Bridge:
         self._by_cmd: dict[str, _Call] = {}  # CommandID -> call
         self._finished: dict[str, None] = {}  # call ids already recorded (bounded, ordered)
         self._originates: dict[str, asyncio.Future] = {}
+        self._bg: set[asyncio.Task] = set()
         self.queues = QueueFeed(on_change=on_queue_change)
         self.latencies: list[float] = []
         self._max_lat = max_latency_samples
@@ -167,7 +168,7 @@ class Bridge:
         if ev == "AsyncAGIExec":
             call = self._by_cmd.get(m.get("CommandId") or "")
             if call is not None:
-                call.last_event_t = time.perf_counter()
+                call.last_event_t = self.conn.last_read_t or time.perf_counter()
                 fut = call.waiters.get(m.get("CommandId") or "")
                 if fut is not None and not fut.done():
                     fut.set_result(parse_agi_result(m))
@@ -212,7 +213,7 @@ class Bridge:
             callerid_name=env.get("agi_calleridname") or m.get("CallerIDName"),
             language=env.get("agi_language") or m.get("Language"), env=env, adopted=adopted)
         call = _Call(info, self.clock(), log.bind(call_id=call_id, channel=info.channel))
-        call.last_event_t = time.perf_counter()
+        call.last_event_t = self.conn.last_read_t or time.perf_counter()
         self.calls[uid] = call
         call.task = asyncio.create_task(self._run(call), name=f"call-{call_id}")
 
@@ -382,13 +383,17 @@ class Bridge:
             if call.last_event_t is not None:
                 self._latency(time.perf_counter() - call.last_event_t)
                 call.last_event_t = None
-            try:
-                resp = await self.conn.send_action(
-                    "AGI", {"Channel": call.info.channel, "Command": line, "CommandID": cid},
-                    check=False)
-            except AMIDisconnected:
-                await self._await_link(call)
-                raise CommandLost(line) from None
+            for _attempt in range(5):
+                try:
+                    resp = await self.conn.send_action(
+                        "AGI", {"Channel": call.info.channel, "Command": line,
+                                "CommandID": cid}, check=False)
+                    break
+                except AMIDisconnected:
+                    # not acknowledged, so (almost surely) never queued: send it again
+                    await self._await_link(call)
+            else:
+                raise CommandLost(line)
             if resp.response == "Error":
                 raise CallGone(resp.get("Message", "AGI refused"))
             try:
@@ -465,8 +470,15 @@ class Bridge:
                 self._fail_waiters(call, CallGone("ended while disconnected"))
                 self._maybe_finish(call)
         for uid, m in live.items():
-            if uid and uid not in self.calls and (m.get("Application") or "").upper() == "AGI":
+            in_agi = (m.get("Application") or "").upper() == "AGI"
+            call = self.calls.get(uid)
+            if uid and call is None and in_agi:
                 self._start_call(m, adopted=True)
+            elif call is not None and call.task_done and in_agi and not call.agi_ended:
+                # our last command (HANGUP) was lost with the link: the caller would wait
+                task = asyncio.create_task(self._hangup_quietly(call, call.end_reason or "resync"))
+                self._bg.add(task)
+                task.add_done_callback(self._bg.discard)
         with contextlib.suppress(AMIError, TimeoutError):
             qs = await conn.send_list_action("QueueStatus", timeout=30)
             for m in qs.events:

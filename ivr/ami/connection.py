@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import random
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,6 +114,7 @@ class AMIConnection:
         self.disconnects = 0
         self.protocol_errors = 0
         self.messages_in = 0
+        self.last_read_t = 0.0
 
     # -- public API ----------------------------------------------------------------------------
     def subscribe(self, listener: Listener) -> Callable[[], None]:
@@ -167,7 +169,7 @@ class AMIConnection:
         is_list: bool = False,
     ) -> asyncio.Future:
         """Write the action now; the returned future gets the response (or list result)."""
-        if self._writer is None:
+        if self._writer is None or self._writer.transport.is_closing():
             raise AMIDisconnected("not connected")
         aid = action_id or self.next_action_id()
         fut = asyncio.get_running_loop().create_future()
@@ -279,8 +281,10 @@ class AMIConnection:
 
     async def _reader_task(self, reader: asyncio.StreamReader) -> None:
         decoder = self._decoder
+        clock = time.perf_counter
         while True:
             data = await reader.read(65536)
+            self.last_read_t = clock()  # latency is measured from here, not from parsing
             if not data:
                 for item in decoder.close():
                     self._handle(item)
