@@ -62,6 +62,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             need(component)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_logging():
+    """A CLI run in-process binds structlog to pytest's captured stream; unbind after each test."""
+    yield
+    import structlog
+
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
+
+
 @pytest.fixture
 def require_real() -> Callable[[str], object]:
     return need
