@@ -22,10 +22,11 @@ import enum
 import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from ivr import identity
 from ivr import machine_io as io
+from ivr.machine_io import Speaker
 from ivr.menus import Identify as IdentifySpec
 from ivr.menus import Item, Menus
 from ivr.protocol import (
@@ -46,15 +47,6 @@ RESULTS = ("self_served", "queued", "abandoned_ivr", "after_hours", "locked", "i
 
 class IvrStateError(RuntimeError):
     """An event the current state cannot take: a bug in the driver or session."""
-
-
-class Speaker(Protocol):
-    """Numbers, dates and moments as prompt-id sequences (``ivr.speech`` behind it)."""
-
-    def minutes(self, n: int, lang: str) -> tuple[str, ...]: ...
-    def number(self, n: int, lang: str) -> tuple[str, ...]: ...
-    def day(self, d: date, lang: str) -> tuple[str, ...]: ...
-    def moment(self, at: datetime, lang: str) -> tuple[str, ...]: ...
 
 
 class S(enum.Enum):
@@ -170,27 +162,12 @@ class IvrMachine:
             cmd = Collect(p.language, self.route.languages[0], 1, self.cfg.menu_timeout_s, "")
         elif state is S.MENU:
             cmd = self._collect((*self.menus.menu(self.stack[-1]).prompt, *p.menu_hint))
-        elif state is S.ID_DOCUMENT:
-            cmd = self._collect(p.id_choose)
         elif state is S.ID_NUMBER:
             cmd = self._collect(p.id_snils if self.document == "snils" else p.id_passport,
                                 11 if self.document == "snils" else 10)
-        elif state is S.ID_BIRTH:
-            cmd = self._collect(p.id_dob, 8)
-        elif state is S.ID_INN:
-            cmd = self._collect(p.id_inn, 12)
-        elif state is S.CODE_ENTRY:
-            cmd = self._collect(p.otp_enter, 6)
-        elif state is S.APP_NUMBER:
-            cmd = self._collect(p.app_enter, 20)
-        elif state is S.APP_NEXT:
-            cmd = self._collect(p.app_next)
-        elif state is S.LONG_WAIT:
-            cmd = self._collect(p.long_wait_offer)
-        elif state is S.AFTER_HOURS:
-            cmd = self._collect(p.after_hours_offer)
-        else:  # pragma: no cover - programming error
-            raise IvrStateError(f"{state} does not collect")
+        else:
+            prompt, digits = _ASKS[state]
+            cmd = self._collect(getattr(p, prompt), digits)
         return [*self._play(*before), cmd]
 
     def _miss(self, now: datetime, invalid: bool) -> Out:
@@ -549,6 +526,13 @@ class IvrMachine:
     def _language_exhausted(self, now: datetime) -> Out:
         return self._language(self.route.languages[0])
 
+
+_ASKS: dict[S, tuple[str, int]] = {
+    S.ID_DOCUMENT: ("id_choose", 1), S.ID_BIRTH: ("id_dob", 8), S.ID_INN: ("id_inn", 12),
+    S.CODE_ENTRY: ("otp_enter", 6), S.APP_NUMBER: ("app_enter", 20), S.APP_NEXT: ("app_next", 1),
+    S.LONG_WAIT: ("long_wait_offer", 1), S.AFTER_HOURS: ("after_hours_offer", 1),
+}
+"""Collecting state -> (SystemPrompts field, max digits) of its question."""
 
 Handler = Callable[[IvrMachine, Any, datetime], Out]
 M = IvrMachine

@@ -10,7 +10,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
+
+# ---- how numbers are said ---------------------------------------------------------------------
+
+
+class Speaker(Protocol):
+    """Numbers, dates and moments as prompt-id sequences (``ivr.speech`` behind it)."""
+
+    def minutes(self, n: int, lang: str) -> tuple[str, ...]: ...
+    def number(self, n: int, lang: str) -> tuple[str, ...]: ...
+    def day(self, d: date, lang: str) -> tuple[str, ...]: ...
+    def moment(self, at: datetime, lang: str) -> tuple[str, ...]: ...
+
 
 # ---- requests (machine -> session) -----------------------------------------------------------
 

@@ -56,7 +56,11 @@ class Play:
 
 @dataclass(frozen=True, slots=True)
 class Collect:
-    """Play prompts, then collect up to ``max_digits`` keys ending at ``terminator``."""
+    """Play prompts, then collect up to ``max_digits`` keys ending at ``terminator``.
+
+    ``terminator=""`` means none: the first ``max_digits`` keys (or the timeout) end the input,
+    so ``#`` and ``*`` arrive as keys — single-key menus use it (``#`` = back, ``*`` = repeat).
+    """
 
     prompts: tuple[str, ...]
     lang: str = "ru"
