@@ -6,6 +6,7 @@ Drivers (AMI bridge, SIP endpoint, console) see only :mod:`ivr.protocol`:
     call = hotline.new_call(did="88005553535", caller="+79161234567", call_id=uniqueid)
     commands = call.start(now)                      # Play... then Collect / Enqueue / Hangup
     commands = call.feed(Digits("1"), now)          # NoInput(), CallerHangup(), DriverError()
+    call.fail(now, "why")                           # the driver gave up: outcome "error"
     call.done, call.outcome                         # the recorded row once finished
 
 The session executes the machine's requests (:mod:`ivr.machine_io`: registry, one-time codes,
@@ -151,6 +152,18 @@ class CallSession:
             return []
         try:
             return self._run(self.machine.feed(event, now), now)
+        except Exception as exc:  # noqa: BLE001
+            return self._crash(now, exc)
+
+    def fail(self, now: datetime, detail: str) -> list[Any]:
+        """The driver gave up on the call (bridge error, lost channel): record ``error``."""
+        if self.done:
+            return []
+        try:
+            if self.machine is None:
+                self._record(self._bare_row(now, "error", detail))
+                return [Hangup("error")]
+            return self._run(self.machine.fail(now, detail), now)
         except Exception as exc:  # noqa: BLE001
             return self._crash(now, exc)
 

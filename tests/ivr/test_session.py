@@ -237,3 +237,13 @@ def test_service_failure_ends_that_call_with_error(env):
     assert row.outcome == "error" and "queue engine down" in row.detail
     assert row.menu_path == ["main:3:documents"]
     assert session.feed(Digits("1"), MONDAY_10) == []
+
+
+def test_driver_gives_up_records_error_once(env):
+    hotline, factory, _ = env
+    session = hotline.new_call(did=FEDERAL, caller="+79161234567")
+    session.start(MONDAY_10)
+    assert session.fail(MONDAY_10, "AGI garbage")[-1] == Hangup("error")
+    assert session.fail(MONDAY_10, "again") == [] and session.feed(CallerHangup(), MONDAY_10) == []
+    row = stored(factory, session.call_id)
+    assert (row.outcome, row.detail) == ("error", "AGI garbage")
