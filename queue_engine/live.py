@@ -66,8 +66,7 @@ class LiveQueue:
         if item is not None:
             self.holdtime = asterisk_update(self.holdtime, now - item[1])
             self.answered += 1
-        if agent:
-            self.agents.add(agent)
+        if agent:  # busy, but counted on duty only once logged in (QueueMemberAdded)
             self.busy.add(agent)
         if talk_time is not None and talk_time > 0:  # learn the handle time slowly
             self.aht = 0.98 * self.aht + 0.02 * talk_time
@@ -135,22 +134,34 @@ class LiveCentre:
 
 
 @lru_cache(maxsize=1)
-def _default_asa() -> tuple[list[str], np.ndarray]:
+def _default_asa() -> tuple[Model, np.ndarray]:
     from queue_engine.forecast import run_forecast
 
     model = Model.from_scenario(load_scenario())
     fc = run_forecast(model, reps=6, seed=0, workers=1)
-    return model.skills, fc.summary.mean["asa"]
+    return model, fc.summary.mean["asa"]
 
 
 def expected_wait_at(skill: str, when: dt.datetime) -> float | None:
     """Forecast mean wait (s) for ``skill`` at ``when`` from the default scenario; None if closed.
 
     No live state needed: a lookup in the week forecast (computed once per process).
+    Hours too quiet to have answered calls in the forecast fall back to Erlang A.
     A naive ``when`` is taken as Moscow time.
     """
-    skills, asa = _default_asa()
+    from queue_engine.erlang import erlang_a
+
+    model, asa = _default_asa()
+    g = model.skills.index(skill)
     local = when.astimezone(MSK) if when.tzinfo else when
     h = local.weekday() * 24 + local.hour
-    value = float(asa[h, skills.index(skill)])
-    return None if math.isnan(value) else value
+    if not model.open_[g, h]:
+        return None
+    value = float(asa[h, g])
+    if math.isnan(value):
+        agents = int(round(skill_staff(model)[g, h]))
+        if agents < 1:
+            return None
+        lam = max(float(model.lam[g, h]), 1e-9)
+        value = erlang_a(agents, lam, 1 / model.aht_mean[g], 1 / model.pat_mean[g]).asa
+    return value

@@ -10,6 +10,7 @@ abandoned callers up to the moment they hung up.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,12 +78,11 @@ def hour_stats(model: Model, res: SimResult, threshold: float | None = None) -> 
     w = np.nan_to_num(res.wait)
     W = G + 1
     size = H * W
+    key2 = np.concatenate([h * W + g, h * W + G])  # each attempt counts for its skill and "all"
 
     def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        k1 = h[mask] * W + g[mask]
-        k2 = h[mask] * W + G
-        wt = None if weights is None else np.concatenate([weights[mask], weights[mask]])
-        return np.bincount(np.concatenate([k1, k2]), weights=wt, minlength=size).reshape(H, W)
+        wt = mask.astype(np.float64) if weights is None else np.where(mask, weights, 0.0)
+        return np.bincount(key2, weights=np.concatenate([wt, wt]), minlength=size).reshape(H, W)
 
     n_off = count(offered)
     n_ans = count(ans)
@@ -134,8 +134,8 @@ def summarise(runs: list[HourStats]) -> Summary:
     tq = sst.t.ppf(0.975, r - 1) if r > 1 else np.nan
     for k in METRICS:
         stack = np.stack([x.values[k] for x in runs])
-        with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-            sup.filter(RuntimeWarning)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-nan hours stay nan
             mean[k] = np.nanmean(stack, axis=0)
             n = np.sum(~np.isnan(stack), axis=0)
             sd = np.nanstd(stack, axis=0, ddof=1) if r > 1 else np.full(mean[k].shape, np.nan)

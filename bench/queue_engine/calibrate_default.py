@@ -47,6 +47,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--reps", type=int, default=8)
     ap.add_argument("--file", type=Path, default=default_scenario_path())
+    ap.add_argument("--polish", action="store_true",
+                    help="start from the file's roster; centre-level corrections only")
     args = ap.parse_args()
     from queue_engine.scenario import load_centre
 
@@ -70,6 +72,10 @@ def main() -> None:
                 tgt = Target(sl=0.8, threshold=20)
             roster[g, h] = max(1, agents_needed(lam, model.aht_mean[g], model.pat_mean[g], tgt))
     theta = 1.0 / model.pat_mean
+    if args.polish:
+        for g, sid in enumerate(skills):
+            team = raw["teams"][sid]["roster"]
+            roster[g] = np.concatenate([team[day] for day in DAYS])
     hours = sorted(bands)
     for rnd in range(args.rounds):
         sc = build(data, roster, skills)
@@ -79,7 +85,7 @@ def main() -> None:
         out_all, out_sk = [], 0
         before = roster.copy()
         for g, sid in enumerate(skills):  # skill hours outside their band: fluid step
-            if sid == "security":
+            if sid == "security" or args.polish:
                 continue
             for h in hours:
                 lo, hi = bands[h]
