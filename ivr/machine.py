@@ -184,7 +184,7 @@ class IvrMachine:
             "language": self.lang, "skill": self.skill, "priority": self.priority,
             "identified": self.identification == "ok",
             "arrival_time": (self.arrival or now).timestamp(),
-            "caller": self.caller, "history": list(self.path),
+            "history": list(self.path),
             "identification": self.identification, "callback": self.callback_requested,
         }
 
@@ -332,9 +332,13 @@ class IvrMachine:
         return [io.RequestCallback(skill, self.priority, due, self._record(now))]
 
     def _on_callback(self, ev: io.CallbackResult, now: datetime) -> Out:
+        if not ev.ok:  # e.g. a withheld number: nobody to call back
+            self.path.append("callback:failed")
+            if self.route.open:
+                return [*self._play(self.p.callback_failed, self.p.connecting),
+                        *self._finish(now, "queued")]
+            return self._goodbye(now, "after_hours", self.p.callback_failed)
         result = "queued" if self.route.open else "after_hours"
-        if not ev.ok:
-            return self._goodbye(now, result, self.p.error)
         self.callback_requested = True
         when = (*self.p.callback_at, *self.speaker.moment(ev.due, self.lang)) if ev.due else ()
         place = (*self.p.callback_position, *self.speaker.number(ev.position, self.lang)) \

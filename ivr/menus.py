@@ -119,6 +119,7 @@ class SystemPrompts(_Model):
     next_open: tuple[str, ...] = ("next_open_at",)
     after_hours_offer: tuple[str, ...] = ("after_hours_offer",)
     callback_accepted: tuple[str, ...] = ("callback_accepted",)
+    callback_failed: tuple[str, ...] = ("callback_failed",)
     callback_at: tuple[str, ...] = ("callback_at",)
     callback_position: tuple[str, ...] = ("callback_position",)
     wait_expected: tuple[str, ...] = ("wait_expected",)

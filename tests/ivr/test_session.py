@@ -247,3 +247,13 @@ def test_driver_gives_up_records_error_once(env):
     assert session.fail(MONDAY_10, "again") == [] and session.feed(CallerHangup(), MONDAY_10) == []
     row = stored(factory, session.call_id)
     assert (row.outcome, row.detail) == ("error", "AGI garbage")
+
+
+def test_withheld_number_gets_no_callback_but_stays_in_line(env):
+    hotline, factory, _ = env
+    hotline.services.waits = FixedWait(25 * 60)
+    session, row, transcript = call(hotline, "5 1", caller=None)
+    assert "callback_failed" in " ".join(transcript) and "→ queue tech" in transcript[-1]
+    assert (row["outcome"], row["callback_requested"]) == ("queued", False)
+    with factory() as db:
+        assert db.scalars(select(Callback)).first() is None
