@@ -252,7 +252,7 @@ def test_driver_gives_up_records_error_once(env):
 def test_withheld_number_gets_no_callback_but_stays_in_line(env):
     hotline, factory, _ = env
     hotline.services.waits = FixedWait(25 * 60)
-    session, row, transcript = call(hotline, "5 1", caller=None)
+    _, row, transcript = call(hotline, "5 1", caller=None)
     assert "callback_failed" in " ".join(transcript) and "→ queue tech" in transcript[-1]
     assert (row["outcome"], row["callback_requested"]) == ("queued", False)
     with factory() as db:
