@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -335,3 +336,48 @@ def test_wrong_answer_type_is_a_state_error():
 def test_results_vocabulary():
     assert set(RESULTS) >= {"self_served", "queued", "abandoned_ivr", "after_hours", "locked",
                             "error"}
+
+
+# ---- the menus file: mistakes name file, line and key -----------------------------------------
+MENUS_DIR = Path("dialplans")
+
+
+def _menus_with(tmp_path, old: str, new: str):
+    from ivr.menus import load_menus as load
+
+    text = (MENUS_DIR / "menus.yaml").read_text(encoding="utf-8")
+    assert old in text
+    (tmp_path / "menus.yaml").write_text(text.replace(old, new, 1), encoding="utf-8")
+    return load(tmp_path)
+
+
+
+
+@pytest.mark.parametrize(("old", "new", "where"), [
+    ('"8": {label: more, action: menu, menu: more}', '"8": {label: more, action: menu, menu: mor}',
+     "menus.main.items.8.menu: no menu 'mor'"),
+    ('"3": {label: documents, action: queue, skill: documents}',
+     '"0": {label: documents, action: queue, skill: documents}', "key '0' is built in"),
+    ('"4": {label: payments, action: queue, skill: payments}',
+     '"4": {label: payments, action: queue}', "action 'queue' needs 'skill'"),
+    ("  retries: 3 ", "  retries: 30 ", "settings.retries"),
+    ("  short:\n", "  shortt:\n", "menu 'short' is missing"),
+])
+def test_menu_mistakes_are_located(tmp_path, old, new, where):
+    from ivr.yamlconf import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        _menus_with(tmp_path, old, new)
+    text = str(err.value)
+    assert where in text and str(tmp_path / "menus.yaml") in text
+    line = int(text.split(":")[1])
+    assert line > 1
+
+
+def test_status_always_identifies_and_skills_are_referenced_with_lines():
+    status = MENUS.menu("main").items["2"]
+    assert status.action == "status" and status.identify is not None and status.identify.otp
+    refs = MENUS.skill_refs()
+    assert {"account", "documents", "general", "status", "tax", "orgs"} <= set(refs)
+    assert refs["tax"][0].endswith("menus.yaml") and refs["tax"][1] > 1
+    assert {"menu_main", "consent_recording", "app_reason_fee"} <= MENUS.used_prompt_ids()
