@@ -71,6 +71,13 @@ def _load(args: argparse.Namespace):
     return sc, Model.from_scenario(sc)
 
 
+def _console():
+    """rich console; a fixed wide layout when piped so tables never wrap."""
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
 def _fail(msg: str) -> int:
     print(f"error: {msg}", file=sys.stderr)
     return 2
@@ -141,7 +148,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         t.add_row(r["day"], f"{r['hour']:02d}", f"{r['offered']:.0f}", f"{r['agents']:.0f}",
                   asa, _fmt_min(r["p90_wait"]), _pct(r["sl"]), _pct(r["sl2"]),
                   _pct(r["abandon_rate"]), _pct(r["occupancy"]), mark)
-    Console().print(t)
+    _console().print(t)
     if args.plot:
         print(f"plot written to {args.plot}")
     return 0
@@ -154,7 +161,6 @@ def _pct(x: float | None) -> str:
 @_guard
 def cmd_staff(args: argparse.Namespace) -> int:
     """Roster per skill and hour meeting the target, and its agent-hours."""
-    from rich.console import Console
     from rich.table import Table
 
     from queue_engine.scenario import DAYS
@@ -181,7 +187,7 @@ def cmd_staff(args: argparse.Namespace) -> int:
     for h in hours:
         t.add_row(DAYS[h // 24], f"{h % 24:02d}", str(int(plan.roster[:, h].sum())),
                   *[str(int(x)) for x in plan.roster[:, h]])
-    Console().print(t)
+    _console().print(t)
     return 0
 
 
@@ -215,7 +221,6 @@ def _week_summary(model, res) -> list[dict]:
 @_guard
 def cmd_simulate(args: argparse.Namespace) -> int:
     """One simulated week; with --compare, both routing policies on the same seed."""
-    from rich.console import Console
     from rich.table import Table
 
     from queue_engine.sim import simulate
@@ -243,7 +248,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             t.add_row(row["skill"], str(row["offered"]), str(row["answered"]),
                       str(row["abandoned"]), str(row["callbacks_taken"]), _fmt_min(row["asa"]),
                       _pct(row["sl"]), _pct(row["sl2"]), _pct(row["abandon_rate"]))
-        Console().print(t)
+        _console().print(t)
     return 0
 
 

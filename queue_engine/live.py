@@ -22,7 +22,7 @@ from queue_engine.records import QueueCall
 from queue_engine.scenario import Scenario, load_scenario
 from queue_engine.sim import skill_staff
 
-__all__ = ["LiveQueue", "LiveCentre", "week_hour_origin", "MSK", "expected_wait_at"]
+__all__ = ["MSK", "LiveCentre", "LiveQueue", "expected_wait_at", "week_hour_origin"]
 
 MSK = dt.timezone(dt.timedelta(hours=3), "MSK")  # Moscow: UTC+3, no DST since 2014
 

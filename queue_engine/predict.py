@@ -24,7 +24,7 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import expm_multiply
 
-__all__ = ["ql_m", "ql_schedule", "asterisk_update", "asterisk_estimate"]
+__all__ = ["asterisk_estimate", "asterisk_update", "ql_m", "ql_schedule"]
 
 
 def ql_m(ahead: int, agents: float, aht: float, patience: float) -> float:

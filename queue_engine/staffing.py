@@ -17,8 +17,16 @@ import numpy as np
 from queue_engine.erlang import QueueMetrics, metrics
 from queue_engine.model import Model
 
-__all__ = ["Target", "parse_target", "agents_needed", "erlang_roster", "dedicated_model",
-           "StaffPlan", "plan_staff", "meets"]
+__all__ = [
+    "StaffPlan",
+    "Target",
+    "agents_needed",
+    "dedicated_model",
+    "erlang_roster",
+    "meets",
+    "parse_target",
+    "plan_staff",
+]
 
 
 @dataclass(frozen=True)
@@ -142,7 +150,7 @@ def plan_staff(model: Model, target: Target, reps: int = 6, rounds: int = 4,
     done = 0
     if not verify:
         return StaffPlan(roster, base, None, 0)
-    for done in range(1, rounds + 1):  # noqa: B007 - reported
+    for done in range(1, rounds + 1):
         fc = run_forecast(dedicated_model(model, roster), reps=reps, seed=seed)
         sl = fc.summary.mean["sl"][:, : len(model.skills)]
         miss = _misses(fc, model, target)

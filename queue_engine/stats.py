@@ -19,7 +19,7 @@ from scipy import stats as sst
 from queue_engine.model import Model
 from queue_engine.sim import ABANDONED, ANSWERED, CALLBACK_TAKEN, SimResult, skill_staff
 
-__all__ = ["METRICS", "HourStats", "hour_stats", "summarise", "Summary"]
+__all__ = ["METRICS", "HourStats", "Summary", "hour_stats", "summarise"]
 
 METRICS = ("offered", "answered", "abandoned", "callbacks", "mean_wait", "asa", "p90_wait",
            "sl", "sl2", "abandon_rate", "occupancy", "agents")
