@@ -32,7 +32,7 @@ from ivr.logs import mask_value
 from ivr.machine import IvrMachine, Speaker
 from ivr.menus import Menus, load_menus
 from ivr.protocol import Collect, Enqueue, Hangup, Play, SetVar
-from ivr.waits import PublishedWaits, WaitEstimator
+from ivr.waits import WaitEstimator, default_waits
 
 log = structlog.get_logger("ivr.session")
 MEDIA = (Play, Collect, SetVar, Enqueue, Hangup)
@@ -87,7 +87,7 @@ class Hotline:
         if services is None:
             from ivr.session_db import DbServices
 
-            services = DbServices.from_url(db_url, waits or PublishedWaits(str(dialplan.tz)))
+            services = DbServices.from_url(db_url, waits or default_waits(str(dialplan.tz)))
         return cls(dialplan, load_menus(directory), services, SpeechSpeaker(dialplan.tz))
 
     def new_call(self, *, did: str, caller: str | None = None,

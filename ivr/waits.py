@@ -1,15 +1,21 @@
 """Expected wait for an agent, as the IVR announces it before queueing.
 
-The IVR codes against :class:`WaitEstimator` only. The queue engine's live estimate (queue
-length, agents on duty, Erlang) plugs in here when it lands; until then
-:class:`PublishedWaits` answers with the waits the hotline itself publishes (SPEC §3, chosen
-profile: document 000), so the announcement and the "> 10 min → callback" offer already behave
-like the real service at each hour of the week.
+The IVR codes against :class:`WaitEstimator` only. Three answers, from best to simplest:
+
+* :class:`LiveWaits` — the queue engine's live ACD state (``queue_engine.live.LiveCentre``,
+  fed by the bridge's queue events): who is waiting now, agents on duty.
+* :class:`ForecastWaits` — the queue engine's week forecast for the hour (no live state; the
+  default of ``hotline call`` and of a bridge without queue events).
+* :class:`PublishedWaits` — the waits the hotline publishes (SPEC §3, document 000), for when
+  the queue engine is not installed; also a stable figure for tests.
+
+A skill the queue engine does not know gets None (no announcement) rather than an error: the
+caller is still queued.
 """
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 
@@ -49,6 +55,39 @@ class PublishedWaits:
         if priority > 0:  # served ahead of the ordinary queue
             minutes /= 1 + priority
         return minutes * 60.0 * self.scale
+
+
+class ForecastWaits:
+    """``queue_engine.live.expected_wait_at``: the forecast mean wait of that hour."""
+
+    def expected_wait(self, skill: str, at: datetime, priority: int = 0) -> float | None:
+        from queue_engine.live import expected_wait_at
+
+        try:
+            return expected_wait_at(skill, at)
+        except ValueError:  # a skill the queue engine's scenario lacks
+            return None
+
+
+class LiveWaits:
+    """A ``queue_engine.live.LiveCentre`` shared with the driver that feeds it queue events."""
+
+    def __init__(self, centre: Any) -> None:
+        self.centre = centre
+
+    def expected_wait(self, skill: str, at: datetime, priority: int = 0) -> float | None:
+        if skill not in self.centre.queues:
+            return None
+        return float(self.centre.expected_wait_new(skill, at.timestamp(), priority))
+
+
+def default_waits(tz: str = "Europe/Moscow") -> WaitEstimator:
+    """The queue engine's forecast when it is installed, else the published waits."""
+    import importlib.util
+
+    if importlib.util.find_spec("queue_engine.live") is not None:
+        return ForecastWaits()
+    return PublishedWaits(tz)
 
 
 class FixedWait:

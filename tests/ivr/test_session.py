@@ -257,3 +257,28 @@ def test_withheld_number_gets_no_callback_but_stays_in_line(env):
     assert (row["outcome"], row["callback_requested"]) == ("queued", False)
     with factory() as db:
         assert db.scalars(select(Callback)).first() is None
+
+
+def test_enqueue_record_feeds_the_queue_engine_and_its_live_wait(env):
+    from dataclasses import fields
+
+    from ivr.waits import LiveWaits
+    from queue_engine.live import LiveCentre
+    from queue_engine.records import QueueCall
+
+    hotline, _, _ = env
+    centre = LiveCentre()
+    hotline.services.waits = LiveWaits(centre)
+    before = LiveWaits(centre).expected_wait("documents", MONDAY_10)
+    for i in range(30):  # thirty callers choose documents; each is handed to the ACD
+        session = hotline.new_call(did=FEDERAL, caller=f"+7999000{i:04d}")
+        session.start(MONDAY_10)
+        enq = session.feed(Digits("3"), MONDAY_10)[-1]
+        if isinstance(enq, Collect):  # the wait grew past 10 min: callback offered, stay on
+            assert enq.prompts == ("long_wait_offer",)
+            enq = session.feed(Digits("2"), MONDAY_10)[-1]
+        names = {f.name for f in fields(QueueCall)}
+        centre.join(QueueCall(**{k: v for k, v in enq.record.items() if k in names}))
+    after = LiveWaits(centre).expected_wait("documents", MONDAY_10)
+    assert after > before
+    assert LiveWaits(centre).expected_wait("no_such_skill", MONDAY_10) is None
