@@ -115,7 +115,7 @@ class IvrMachine:
         menu = self.menus.menu(self.route.menu)
         if len(self.route.languages) > 1:
             return [*self._play(menu.greeting), *self._ask(S.LANGUAGE)]
-        return [*self._play(menu.greeting, self.p.consent), *self._ask(S.MENU)]
+        return [*self._play(menu.greeting, self.p.consent, barge_in=False), *self._ask(S.MENU)]
 
     def feed(self, event: Any, now: datetime) -> Out:
         if self.state is S.DONE:
@@ -136,16 +136,21 @@ class IvrMachine:
         """End the call with result ``error`` (the session calls this on an exception)."""
         if self.state is S.DONE:
             return []
-        return [*self._play(self.p.error), *self._finish(now, "error", detail)]
+        return self._final(now, "error", self.p.error, detail=detail)
 
     @property
     def done(self) -> bool:
         return self.state is S.DONE
 
     # ---- building blocks ----------------------------------------------------------------------
-    def _play(self, *seqs: tuple[str, ...]) -> Out:
+    def _play(self, *seqs: tuple[str, ...], barge_in: bool = True) -> Out:
         prompts = tuple(p for seq in seqs for p in seq)
-        return [Play(prompts, self.lang)] if prompts else []
+        return [Play(prompts, self.lang, barge_in)] if prompts else []
+
+    def _final(self, now: datetime, result: str, *seqs: tuple[str, ...],
+               detail: str | None = None) -> Out:
+        """Last words, not skippable by a key (a lockout must be heard), then the outcome."""
+        return [*self._play(*seqs, barge_in=False), *self._finish(now, result, detail)]
 
     def _collect(self, prompts: tuple[str, ...], digits: int = 1) -> Collect:
         if digits > 1:  # numbers end with '#'; a single key is itself the answer ('#' = back)
@@ -208,7 +213,7 @@ class IvrMachine:
         return [io.RecordOutcome(self.outcome), final]
 
     def _goodbye(self, now: datetime, result: str, *before: tuple[str, ...]) -> Out:
-        return [*self._play(*before, self.p.goodbye), *self._finish(now, result)]
+        return self._final(now, result, *before, self.p.goodbye)
 
     # ---- menus --------------------------------------------------------------------------------
     def _on_language(self, ev: Digits, now: datetime) -> Out:
@@ -221,7 +226,8 @@ class IvrMachine:
     def _language(self, lang: str) -> Out:
         self.lang = lang
         self.path.append(f"lang:{lang}")
-        return [SetVar("CHANNEL(language)", lang), *self._play(self.p.consent), *self._ask(S.MENU)]
+        return [SetVar("CHANNEL(language)", lang), *self._play(self.p.consent, barge_in=False),
+                *self._ask(S.MENU)]
 
     def _on_menu(self, ev: Digits, now: datetime) -> Out:
         key = ev.digits[:1]
@@ -278,7 +284,7 @@ class IvrMachine:
         self.skill, self.priority = self.emergency
         if not self.route.emergency:  # the 24/7 path is configured closed: leave a request
             return self._ask(S.AFTER_HOURS, *self._after_hours_message())
-        return [*self._play(self.p.emergency), *self._finish(now, "queued")]
+        return self._final(now, "queued", self.p.emergency)
 
     def _queue(self, now: datetime, skill: str, priority: int | None = None) -> Out:
         self.skill, self.arrival = skill, now
@@ -295,24 +301,24 @@ class IvrMachine:
 
     def _on_wait(self, ev: io.WaitResult, now: datetime) -> Out:
         if ev.seconds is None:
-            return [*self._play(self.p.connecting), *self._finish(now, "queued")]
+            return self._final(now, "queued", self.p.connecting)
         minutes = math.ceil(max(ev.seconds, 0.0) / 60.0)
         said = (*self.p.wait_expected, *self.speaker.minutes(minutes, self.lang)) if minutes \
             else self.p.wait_short
         if minutes > self.cfg.callback_offer_after_min:
             return self._ask(S.LONG_WAIT, said)
-        return [*self._play(said, self.p.connecting), *self._finish(now, "queued")]
+        return self._final(now, "queued", said, self.p.connecting)
 
     def _on_long_wait(self, ev: Digits, now: datetime) -> Out:
         key = ev.digits[:1]
         if key == "1":
             return self._request_callback(now, None)
         if key == "2":
-            return [*self._play(self.p.connecting), *self._finish(now, "queued")]
+            return self._final(now, "queued", self.p.connecting)
         return self._miss(now, invalid=bool(key))
 
     def _long_wait_exhausted(self, now: datetime) -> Out:
-        return [*self._play(self.p.connecting), *self._finish(now, "queued")]
+        return self._final(now, "queued", self.p.connecting)
 
     def _on_after_hours(self, ev: Digits, now: datetime) -> Out:
         key = ev.digits[:1]
@@ -335,8 +341,7 @@ class IvrMachine:
         if not ev.ok:  # e.g. a withheld number: nobody to call back
             self.path.append("callback:failed")
             if self.route.open:
-                return [*self._play(self.p.callback_failed, self.p.connecting),
-                        *self._finish(now, "queued")]
+                return self._final(now, "queued", self.p.callback_failed, self.p.connecting)
             return self._goodbye(now, "after_hours", self.p.callback_failed)
         result = "queued" if self.route.open else "after_hours"
         self.callback_requested = True

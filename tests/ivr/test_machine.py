@@ -262,6 +262,7 @@ def test_registry_mismatch_then_lock():
     row = outcome(cmds)
     assert (row["outcome"], row["identification"]) == ("locked", "locked")
     assert "id_locked" in prompts(cmds)
+    assert not any(c.barge_in for c in cmds if isinstance(c, Play))  # must be heard in full
 
 
 def test_three_wrong_codes_lock_the_account():
