@@ -427,6 +427,7 @@ class IvrMachine:
         return [io.Identify(self.document, self.id_number, self.birth, inn)]  # type: ignore[arg-type]
 
     def _on_identified(self, ev: io.IdentifyResult, now: datetime) -> Out:
+        self.id_number, self.birth = "", None  # keep personal numbers no longer than needed
         if ev.status == "locked":
             return self._lock_out(now)
         if ev.status != "ok" or ev.citizen_id is None:
