@@ -42,12 +42,15 @@ def ql_m(ahead: int, agents: float, aht: float, patience: float) -> float:
 def ql_schedule(
     ahead: int, now: float, agents_by_hour: Sequence[float], aht: float, patience: float,
     agents_now: float | None = None, horizon: float = 6 * 3600.0, hour_of: float = 0.0,
+    drain: bool = True,
 ) -> float:
     """Expected wait with the roster changing at hour boundaries.
 
     ``agents_by_hour[h]`` is the roster for hour ``h`` counted from time ``hour_of``
     (e.g. Monday 00:00 of the week, wrapping around); ``agents_now`` (live count)
-    overrides the roster until the next boundary.  Rates are piecewise constant, so
+    overrides the roster until the next boundary.  With ``drain`` a roster falling to
+    zero (closing) keeps the last agents until the callers already queued are answered —
+    the centre's closing rule, which the simulator follows too.  Rates are piecewise constant, so
     the survival of the "not yet answered" state is propagated with one sparse
     matrix exponential per hour segment.
     """
@@ -68,11 +71,15 @@ def ql_schedule(
     t = now
     total = 0.0
     first = True
+    last_s = 0.0
     while t - now < horizon:
         h = int((t - hour_of) // 3600)
         seg_end = hour_of + (h + 1) * 3600.0
         s = agents_by_hour[h % H] if not (first and agents_now is not None) else agents_now
         first = False
+        if drain and s <= 0 < last_s:
+            s = last_s  # closing time: the agents on duty answer the callers already queued
+        last_s = s
         rates = s * mu + k * theta
         if seg_end - t <= 0:
             seg_end = t + 3600.0
@@ -95,6 +102,8 @@ def ql_schedule(
     left = p.sum()
     if left > 1e-6:  # beyond the horizon: finish with the last rates (flat QL_m tail)
         s = agents_by_hour[int((t - hour_of) // 3600) % H]
+        if drain and s <= 0:
+            s = last_s
         rate = s * mu
         if rate <= 0 and theta <= 0:
             return math.inf

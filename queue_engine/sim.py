@@ -276,7 +276,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
         lst.sort(key=lambda x: -x[2])
         team_q.append(lst)
     queues: list[deque[int]] = [deque() for _ in range(2 * G)]
-    qlen = [0] * G
+    qlen = [0] * G  # live callers waiting per skill (callbacks excluded)
     idle: list[deque[float]] = [deque() for _ in range(T)]
     present = [0] * T
     leaving = [0] * T
@@ -339,7 +339,8 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
         if best_i < 0:
             return False
         queues[best_q].popleft()
-        qlen[sk[best_i]] -= 1
+        if best_q & 1 == 0:
+            qlen[sk[best_i]] -= 1
         start(best_i, t, best_q >> 1, now)
         return True
 
@@ -395,7 +396,8 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                     continue
                 queues[best_q].popleft()
                 i = best_i
-                qlen[sk[i]] -= 1
+                if best_q & 1 == 0:  # live callers only; callbacks are not 'ahead'
+                    qlen[sk[i]] -= 1
                 ans[i] = now
                 team_of[i] = x
                 out[i] = 0
@@ -514,10 +516,13 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                 i = new_attempt(now, g, att[i], True)
         queues[2 * g + cb].append(i)
         waiting[i] = 1
-        qlen[g] += 1
+        if not cb:
+            qlen[g] += 1
         p = pat[i]
         if p < INF:
             hpush(heap, (now + p, 1, i, 0))
+        if cb:
+            continue
         if overflow_policy and secondary[g]:
             hpush(heap, (now + pdelay, _OVT, i, g))
         if ovf_to[g] >= 0:

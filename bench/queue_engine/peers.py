@@ -65,6 +65,10 @@ def ciw_rate(c: int, lam: float, aht: float, patience: float, n: int, seed: int)
 if __name__ == "__main__":
     c, lam, aht, pat, n_simpy, n_ciw, seed = sys.argv[1:8]
     args = (int(c), float(lam), float(aht), float(pat))
+    import ciw
+    import simpy
+
     out = {"simpy": simpy_rate(*args, int(n_simpy), int(seed)),
-           "ciw": ciw_rate(*args, int(n_ciw), int(seed))}
+           "ciw": ciw_rate(*args, int(n_ciw), int(seed)),
+           "simpy_version": simpy.__version__, "ciw_version": ciw.__version__}
     print(json.dumps(out))
