@@ -15,7 +15,7 @@ The contract between the sans-IO IVR core and its drivers (AMI bridge, SIP endpo
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 # ---- events (driver -> session) -------------------------------------------------------------
@@ -41,7 +41,7 @@ class DriverError:
     detail: str
 
 
-Event = Union[Digits, NoInput, CallerHangup, DriverError]
+Event = Digits | NoInput | CallerHangup | DriverError
 
 
 # ---- commands (session -> driver) -----------------------------------------------------------
@@ -89,4 +89,4 @@ class Hangup:
     reason: str = "normal"
 
 
-Command = Union[Play, Collect, SetVar, Enqueue, Hangup]
+Command = Play | Collect | SetVar | Enqueue | Hangup
