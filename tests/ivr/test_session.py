@@ -282,3 +282,44 @@ def test_enqueue_record_feeds_the_queue_engine_and_its_live_wait(env):
     after = LiveWaits(centre).expected_wait("documents", MONDAY_10)
     assert after > before
     assert LiveWaits(centre).expected_wait("no_such_skill", MONDAY_10) is None
+
+
+def _menu_cases():
+    lines = {}
+    for e164, num in sorted(DIALPLAN.numbers.items()):
+        line = DIALPLAN.lines[num.line]
+        if len(line.languages) == 1:
+            lines.setdefault(line.menu, e164)
+    for menu_id, menu in MENUS.menus.items():
+        prefix, number = (["8"], lines["main"]) if menu_id == "more" else ([], lines[menu_id])
+        for key, item in menu.items.items():
+            yield pytest.param(number, [*prefix, key], item, id=f"{menu_id}-{key}-{item.label}")
+
+
+@pytest.mark.parametrize(("number", "keys", "item"), list(_menu_cases()))
+def test_every_menu_item_in_hours(env, number, keys, item):
+    hotline, factory, _ = env
+    session = hotline.new_call(did=number, caller="+79161234567")
+    cmds = session.start(MONDAY_10)
+    for key in keys:
+        cmds = session.feed(Digits(key), MONDAY_10)
+    last = cmds[-1]
+    if item.identify is not None:
+        assert isinstance(last, Collect) and last.prompts[0].startswith("id_")
+        session.feed(CallerHangup(), MONDAY_10)
+        assert stored(factory, session.call_id).outcome == "abandoned_ivr"
+    elif item.action in ("queue", "emergency"):
+        assert isinstance(last, Enqueue) and last.skill == (item.skill or "security")
+        assert stored(factory, session.call_id).skill == last.skill
+    elif item.action == "info":
+        assert set(item.prompts) <= {p for c in cmds for p in getattr(c, "prompts", ())}
+        session.feed(CallerHangup(), MONDAY_10)
+        assert stored(factory, session.call_id).outcome == "self_served"
+    elif item.action == "callback":
+        assert isinstance(last, Hangup)
+        row = stored(factory, session.call_id)
+        assert row.callback_requested and row.skill == item.skill
+    elif item.action == "menu":
+        assert isinstance(last, Collect) and last.prompts[0] == f"menu_{item.menu}"
+    else:  # pragma: no cover
+        pytest.fail(f"untested action {item.action}")
