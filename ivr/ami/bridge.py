@@ -49,7 +49,8 @@ from ivr.protocol import (
 
 log = structlog.get_logger("ivr.ami.bridge")
 
-LOGIN_EVENTS = "system,call,agi,dtmf,agent"  # dialplan (VarSet/Newexten) is most of the noise
+LOGIN_EVENTS = "system,call,agi,dtmf,agent"
+_CALL_EVENTS = frozenset({"DTMFEnd", "AsyncAGIEnd", "Hangup"})  # dialplan (VarSet/Newexten) is most of the noise
 
 
 class CallGone(Exception):
@@ -177,13 +178,15 @@ class Bridge:
             self._start_call(m)
             return
         self.queues.apply(m)
-        uid = m.get("Uniqueid")
-        call = self.calls.get(uid) if uid else None
         if ev == "OriginateResponse":
             fut = self._originates.get(m.get("ActionID") or "")
             if fut is not None and not fut.done():
                 fut.set_result(m)
             return
+        if ev not in _CALL_EVENTS:
+            return  # most traffic: never split into headers (the codec parses lazily)
+        uid = m.get("Uniqueid")
+        call = self.calls.get(uid) if uid else None
         if call is None:
             return
         if ev == "DTMFEnd":
@@ -372,6 +375,7 @@ class Bridge:
             raise CallGone("channel gone")
         if not self.conn.ready:
             await self._await_link(call)
+            call.last_event_t = None  # a reconnect wait is not bridge latency
         call.seq += 1
         cid = f"{call.info.uniqueid}-{call.seq}"
         fut = asyncio.get_running_loop().create_future()

@@ -38,6 +38,7 @@ Rules
 """
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -85,29 +86,47 @@ class Message:
 
     ``headers`` is the list of ``(key, value)`` pairs in wire order, original spelling; it is
     what ``encode`` writes back, so ``encode(decode(x)) == x`` for well-formed input.
+
+    Decoded messages are parsed lazily: the decoder keeps the frame's text and the headers are
+    split on first access, except ``event`` (read off the first line) — so the many events a
+    listener only dispatches on by name cost almost nothing.
     """
 
-    __slots__ = ("_first", "_multi", "bad_utf8", "headers")
+    __slots__ = ("_first", "_headers", "_multi", "_text", "bad_utf8")
 
     def __init__(self, headers: list[tuple[str, str]], bad_utf8: bool = False) -> None:
-        self.headers = headers
+        self._text = None
         self.bad_utf8 = bad_utf8
-        first: dict[str, str] = {}
-        multi: dict[str, list[str]] | None = None
-        for k, v in headers:
-            lk = k.lower()
-            if lk in first:
-                if multi is None:
-                    multi = {}
-                lst = multi.get(lk)
-                if lst is None:
-                    multi[lk] = [first[lk], v]
-                else:
-                    lst.append(v)
-            else:
-                first[lk] = v
-        self._first = first
-        self._multi = multi
+        self._set(list(headers))
+
+    @classmethod
+    def _lazy(cls, text: str, bad: bool) -> Message:
+        m = object.__new__(cls)
+        m._text, m._headers, m._first, m._multi, m.bad_utf8 = text, None, None, None, bad
+        return m
+
+    def _set(self, headers: list[tuple[str, str]]) -> None:
+        rev = headers[::-1]
+        first = dict(zip(map(str.lower, map(_K, rev)), map(_V, rev), strict=True))
+        self._headers, self._first = headers, first
+        self._multi = None if len(first) == len(headers) else _multi_of(headers)
+
+    def _load(self) -> dict[str, str]:
+        """Split the frame's text into headers (rules 3 and 4)."""
+        text = self._text or ""
+        lines = text.split("\r\n")
+        headers = [tuple(line.split(": ", 1)) for line in lines]
+        if min(map(len, headers)) != 2 or " " in "".join(map(_K, headers)):
+            headers = _slow_headers(lines)
+        self._set(headers)  # type: ignore[arg-type]
+        self._text = None
+        return self._first  # type: ignore[return-value]
+
+    @property
+    def headers(self) -> list[tuple[str, str]]:
+        if self._headers is None:
+            self._load()
+        return self._headers  # type: ignore[return-value]
 
     @classmethod
     def build(cls, *pairs: tuple[str, str], **kw: str) -> Message:
@@ -116,19 +135,53 @@ class Message:
 
     # -- lookup ------------------------------------------------------------------------------
     def get(self, key: str, default: str | None = None) -> str | None:
-        return self._first.get(key.lower(), default)
+        if self._first is None:
+            v = self._quick(key)
+            if v is not None:
+                return v
+            self._load()
+        return self._first.get(key.lower(), default)  # type: ignore[union-attr]
+
+    def _quick(self, key: str) -> str | None:
+        """Exact-spelling lookup in the unsplit text (first occurrence, as ``get``).
+
+        Only a hit is trusted; a miss (absent, or spelt differently) falls back to the full
+        case-insensitive index. The result equals a full parse's unless one message spells the
+        same key two ways (Asterisk never does).
+        """
+        text = self._text or ""
+        tag = key + ": "
+        if text.startswith(tag):
+            i = len(tag)
+        else:
+            i = text.find("\r\n" + tag)
+            if i < 0:
+                return None
+            i += len(tag) + 2
+        j = text.find("\r\n", i)
+        return text[i:] if j < 0 else text[i:j]
 
     def __getitem__(self, key: str) -> str:
-        return self._first[key.lower()]
+        first = self._first if self._first is not None else self._load()
+        return first[key.lower()]
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._first
+        first = self._first if self._first is not None else self._load()
+        return isinstance(key, str) and key.lower() in first
+
+    def mentions(self, key: str) -> bool:
+        """Cheap pre-check: could this message hold ``key``? (never a false "no")."""
+        text = self._text
+        if text is None:
+            return key in self
+        return key in text or key.lower() in text.lower()
 
     def getall(self, key: str) -> list[str]:
+        first = self._first if self._first is not None else self._load()
         lk = key.lower()
         if self._multi is not None and lk in self._multi:
             return list(self._multi[lk])
-        v = self._first.get(lk)
+        v = first.get(lk)
         return [] if v is None else [v]
 
     def keys(self) -> list[str]:
@@ -138,7 +191,11 @@ class Message:
     @property
     def event(self) -> str | None:
         """Event name, or None when this is not an event."""
-        return self._first.get("event")
+        text = self._text
+        if text is not None and text.startswith("Event: "):
+            nl = text.find("\r\n")
+            return text[7:] if nl < 0 else text[7:nl]
+        return self.get("event")
 
     @property
     def response(self) -> str | None:
@@ -146,25 +203,25 @@ class Message:
 
         ``OriginateResponse`` *events* also carry a ``Response`` header, hence the check.
         """
-        if "event" in self._first:
+        if self.event is not None:
             return None
-        return self._first.get("response")
+        return self.get("response")
 
     @property
     def action(self) -> str | None:
-        return self._first.get("action")
+        return self.get("action")
 
     @property
     def action_id(self) -> str | None:
-        return self._first.get("actionid")
+        return self.get("actionid")
 
     @property
     def is_list_start(self) -> bool:
-        return self._first.get("eventlist", "").lower() == "start"
+        return (self.get("eventlist") or "").lower() == "start"
 
     @property
     def is_list_complete(self) -> bool:
-        return self._first.get("eventlist", "").lower() == "complete"
+        return (self.get("eventlist") or "").lower() == "complete"
 
     def as_dict(self) -> dict[str, str | list[str]]:
         """Original-case keys; repeated keys map to lists."""
@@ -191,6 +248,34 @@ class Message:
 
 
 Item = Message | Banner | ProtocolError
+_K = operator.itemgetter(0)
+_V = operator.itemgetter(1)
+
+
+def _multi_of(headers: list[tuple[str, str]]) -> dict[str, list[str]] | None:
+    """Lower-cased key -> all values, for keys that repeat (``Variable``, ``Output``)."""
+    seen: dict[str, list[str]] = {}
+    for k, v in headers:
+        seen.setdefault(k.lower(), []).append(v)
+    return {k: v for k, v in seen.items() if len(v) > 1} or None
+
+
+def _slow_headers(lines: list[str]) -> list[tuple[str, str]]:
+    """Headers of a frame with irregular lines: free text becomes ``Output`` (rule 4)."""
+    headers: list[tuple[str, str]] = []
+    for line in lines:
+        k, sep, v = line.partition(":")
+        if not sep or " " in k:
+            for sub in line.split("\n"):  # legacy output lines end with a bare LF
+                if sub and sub != "--END COMMAND--":
+                    headers.append(("Output", sub))
+            continue
+        headers.append((k, v[1:] if v[:1] == " " else v))
+    return headers
+
+
+def _head(text: str, raw: bytes | None) -> bytes:
+    return raw[:64] if raw is not None else text[:64].encode("utf-8", "replace")
 
 
 class Decoder:
@@ -245,21 +330,35 @@ class Decoder:
         return True
 
     def _frames(self, out: list[Item]) -> None:
-        """Cut every complete frame out of the buffer (rule 2, 4, 6)."""
+        """Cut every complete frame out of the buffer (rules 2, 4, 5, 6).
+
+        Fast path: the complete part of the buffer is decoded in one go and split on
+        ``\r\n\r\n``; only when that region holds invalid UTF-8 is it decoded frame by frame,
+        so that one bad frame never taints its neighbours.
+        """
         buf = self._buf
-        find = buf.find
-        pos = 0
-        scan = self._scan
-        while True:
-            end = find(TERMINATOR, max(pos, scan - 3))
-            if end < 0:
-                break
-            frame = bytes(buf[pos:end])
-            pos = end + 4
-            if frame:
-                out.append(self._parse(frame))
-        if pos:
-            del buf[:pos]
+        last = buf.rfind(TERMINATOR, max(0, self._scan - 3))
+        if last >= 0:
+            region = bytes(buf[:last])
+            del buf[: last + 4]
+            try:
+                frames = region.decode("utf-8").split("\r\n\r\n")
+                bad = False
+            except UnicodeDecodeError:
+                frames = region.split(b"\r\n\r\n")  # type: ignore[assignment]
+                bad = True
+            parse = self._parse
+            for frame in frames:
+                if not frame:
+                    continue
+                if bad:
+                    raw = frame
+                    try:
+                        out.append(parse(raw.decode("utf-8"), False, raw))
+                    except UnicodeDecodeError:
+                        out.append(parse(raw.decode("utf-8", "replace"), True, raw))
+                else:
+                    out.append(parse(frame, False, None))
         self._scan = len(buf)  # everything left has been searched
         if len(buf) > self.max_message:
             out.append(ProtocolError("message too large", len(buf), bytes(buf[:64])))
@@ -277,31 +376,14 @@ class Decoder:
         self._discarding = False
         return True
 
-    def _parse(self, frame: bytes) -> Item:
-        if len(frame) > self.max_message:
-            return ProtocolError("message too large", len(frame), frame[:64])
-        try:
-            text = frame.decode("utf-8")
-            bad = False
-        except UnicodeDecodeError:
-            text = frame.decode("utf-8", "replace")
-            bad = True
-        headers: list[tuple[str, str]] = []
-        append = headers.append
-        max_line = self.max_line
-        for line in text.split("\r\n"):
-            if len(line) > max_line:
-                return ProtocolError("header line too long", len(frame), frame[:64])
-            k, sep, v = line.partition(":")
-            if not sep or " " in k:
-                for sub in line.split("\n"):  # legacy output lines end with a bare LF
-                    if sub and sub != "--END COMMAND--":
-                        append(("Output", sub))
-                continue
-            if v[:1] == " ":
-                v = v[1:]
-            append((k, v))
-        return Message(headers, bad)
+    def _parse(self, text: str, bad: bool, raw: bytes | None) -> Item:
+        """Check the limits (rule 6); the headers themselves are split lazily."""
+        size = len(raw) if raw is not None else len(text)
+        if size > self.max_message:
+            return ProtocolError("message too large", size, _head(text, raw))
+        if size > self.max_line and any(len(x) > self.max_line for x in text.split("\r\n")):
+            return ProtocolError("header line too long", size, _head(text, raw))
+        return Message._lazy(text, bad)
 
     def close(self) -> list[Item]:
         """End of stream: report an unterminated frame as an error (it is never a message)."""

@@ -310,9 +310,8 @@ class AMIConnection:
             self.messages_in += 1
             if item.bad_utf8:
                 log.warning("ami.bad_utf8", event=item.event, action_id=item.action_id)
-            aid = item.get("ActionID")
-            if aid is not None:
-                pending = self._pending.get(aid)
+            if self._pending and item.mentions("ActionID"):
+                pending = self._pending.get(item.get("ActionID") or "")
                 if pending is not None and self._route_answer(pending, item):
                     return
             self._dispatch(item)

@@ -123,13 +123,17 @@ class LoadResult:
     rss_mb: float
     connects: int
     end_reasons: dict[str, int]
+    cpu_s: float = 0.0
+    drops_hit: int = 0
 
     def line(self) -> str:
         return (f"calls={self.calls} records={self.records} dup={self.duplicates} "
                 f"missing={self.missing} elapsed={self.elapsed_s:.1f}s "
                 f"events={self.events_in} ({self.events_per_s:,.0f}/s) "
                 f"p50={self.p50_ms:.2f}ms p99={self.p99_ms:.2f}ms max={self.max_ms:.1f}ms "
-                f"rss={self.rss_mb:.0f}MB connects={self.connects}")
+                f"rss={self.rss_mb:.0f}MB cpu={self.cpu_s:.2f}s "
+                f"({100 * self.cpu_s / max(self.elapsed_s, 1e-9):.0f}% of one core) "
+                f"connects={self.connects}")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -151,11 +155,12 @@ async def _place(emu: AMIEmulator, scripts: list[CallerScript], ramp_s: float) -
             await asyncio.sleep(gap * 20)
 
 
-async def _drops(emu: AMIEmulator, at: list[float]) -> None:
+async def _drops(emu: AMIEmulator, at: list[float], hits: list[int]) -> None:
     t0 = time.monotonic()
     for when in at:
         await asyncio.sleep(max(0.0, when - (time.monotonic() - t0)))
-        await emu.drop_connections()
+        if await emu.drop_connections():
+            hits.append(1)
 
 
 def _setup_emulator(emu: AMIEmulator, agents: int) -> None:
@@ -181,8 +186,13 @@ async def _wait(records: list, n: int, timeout: float) -> None:
         await asyncio.sleep(0.05)
 
 
+def _cpu() -> float:
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    return ru.ru_utime + ru.ru_stime
+
+
 def _result(n: int, records: list[CallRecord], bridge: Bridge, conn: AMIConnection,
-            elapsed: float, rss0: float, placed_ids: set[str] | None = None) -> LoadResult:
+            elapsed: float, rss0: float, cpu0: float = 0.0, drops_hit: int = 0) -> LoadResult:
     ids = Counter(r.uniqueid for r in records)
     dup = sum(c - 1 for c in ids.values() if c > 1)
     missing = n - len(ids)
@@ -192,8 +202,9 @@ def _result(n: int, records: list[CallRecord], bridge: Bridge, conn: AMIConnecti
         calls=n, records=len(records), duplicates=dup, missing=missing, elapsed_s=elapsed,
         events_in=conn.messages_in, events_per_s=conn.messages_in / max(elapsed, 1e-9),
         actions_out=sum(r.commands for r in records), p50_ms=_pct(lat, 0.5),
-        p99_ms=_pct(lat, 0.99), max_ms=max(lat, default=0) * 1000, rss_mb=rss - rss0 * 0,
-        connects=conn.connects, end_reasons=dict(Counter(r.end_reason for r in records)))
+        p99_ms=_pct(lat, 0.99), max_ms=max(lat, default=0) * 1000, rss_mb=rss,
+        connects=conn.connects, end_reasons=dict(Counter(r.end_reason for r in records)),
+        cpu_s=_cpu() - cpu0, drops_hit=drops_hit)
 
 
 async def run_inprocess(n: int = 1000, drops: list[float] | None = None, *, ramp_s: float = 1.0,
@@ -204,15 +215,15 @@ async def run_inprocess(n: int = 1000, drops: list[float] | None = None, *, ramp
     async with AMIEmulator(**_emu_kwargs(time_scale)) as emu:
         _setup_emulator(emu, agents)
         bridge, records, conn = await _bridge_side(emu.port, n, timeout)
-        t0 = time.perf_counter()
+        t0, cpu0, hits = time.perf_counter(), _cpu(), []
         tasks = [asyncio.create_task(_place(emu, caller_scripts(n, seed), ramp_s))]
         if drops:
-            tasks.append(asyncio.create_task(_drops(emu, drops)))
+            tasks.append(asyncio.create_task(_drops(emu, drops, hits)))
         await _wait(records, n, timeout)
         elapsed = time.perf_counter() - t0
         for t in tasks:
             t.cancel()
-        res = _result(n, records, bridge, conn, elapsed, rss0)
+        res = _result(n, records, bridge, conn, elapsed, rss0, cpu0, len(hits))
         await bridge.close()
         await conn.close()
     return res
@@ -227,10 +238,12 @@ def _emulator_child(pipe, n: int, ramp_s: float, time_scale: float, agents: int,
             loop = asyncio.get_running_loop()
             await loop.run_in_executor(None, pipe.recv)  # "go"
             tasks = [asyncio.create_task(_place(emu, caller_scripts(n, seed), ramp_s))]
+            hits: list[int] = []
             if drops:
-                tasks.append(asyncio.create_task(_drops(emu, drops)))
+                tasks.append(asyncio.create_task(_drops(emu, drops, hits)))
             await loop.run_in_executor(None, pipe.recv)  # "stop"
-            pipe.send({"events_sent": emu.events_sent, "finished": len(emu.finished)})
+            pipe.send({"events_sent": emu.events_sent, "finished": len(emu.finished),
+                       "drops_hit": len(hits)})
     asyncio.run(main())
 
 
@@ -248,13 +261,14 @@ async def run_split(n: int = 1000, drops: list[float] | None = None, *, ramp_s: 
         port = await loop.run_in_executor(None, parent.recv)
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         bridge, records, conn = await _bridge_side(port, n, timeout)
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), _cpu()
         parent.send("go")
         await _wait(records, n, timeout)
         elapsed = time.perf_counter() - t0
-        res = _result(n, records, bridge, conn, elapsed, rss0)
+        res = _result(n, records, bridge, conn, elapsed, rss0, cpu0)
         parent.send("stop")
         emu_stats = await loop.run_in_executor(None, parent.recv)
+        res.drops_hit = emu_stats["drops_hit"]
         await bridge.close()
         await conn.close()
     finally:

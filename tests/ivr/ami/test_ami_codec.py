@@ -276,3 +276,18 @@ def test_fuzz_text_headers_round_trip(keys, vals):
     out = Decoder(expect_banner=False).feed(data + GOOD)
     assert out[-1].event == "Marker"
     assert all(isinstance(x, Message) for x in out)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_lazy_lookup_equals_full_parse(name):
+    """``get`` on an unsplit message (exact-spelling fast path) == ``get`` after a full split."""
+    lazy = [m for m in Decoder().feed(server_bytes(name)) if isinstance(m, Message)]
+    full = [m for m in Decoder().feed(server_bytes(name)) if isinstance(m, Message)]
+    for m in full:
+        m.headers  # noqa: B018 - force the split
+    for a, b in zip(lazy, full, strict=True):
+        for k, _ in b.headers:
+            for key in (k, k.lower(), k.upper()):
+                fresh = Message._lazy(a._text, False) if a._text is not None else a
+                assert fresh.get(key) == b.get(key), (k, key)
+        assert a.get("NoSuchHeader") is None and a.event == b.event
