@@ -65,10 +65,15 @@ def _scenario_args(p: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace):
     from queue_engine.model import Model
-    from queue_engine.scenario import load_scenario
+    from queue_engine.scenario import DAYS, load_scenario
 
     sc = load_scenario(args.scenario)
-    return sc, Model.from_scenario(sc)
+    model = Model.from_scenario(sc)
+    for skill, h, load, agents in model.overloaded_hours():
+        print(f"warning: {skill} on {DAYS[h // 24]} {h % 24:02d}:00 is overloaded: "
+              f"{load:.1f} Erl offered to {agents:.1f} agents and callers never abandon — "
+              "the queue grows without bound", file=sys.stderr)
+    return sc, model
 
 
 def _console():

@@ -159,7 +159,7 @@ def expected_wait_at(skill: str, when: dt.datetime) -> float | None:
         return None
     value = float(asa[h, g])
     if math.isnan(value):
-        agents = int(round(skill_staff(model)[g, h]))
+        agents = round(float(skill_staff(model)[g, h]))
         if agents < 1:
             return None
         lam = max(float(model.lam[g, h]), 1e-9)

@@ -48,6 +48,20 @@ class Model:
     def horizon_hours(self) -> int:
         return self.lam.shape[1]
 
+    def overloaded_hours(self) -> list[tuple[str, int, float, float]]:
+        """(skill, week hour, offered Erlangs, agents) where callers never give up yet
+        the offered load reaches the agents: no steady state, the queue only grows.
+        Reported to the planner rather than simulated as if it were fine."""
+        from queue_engine.sim import skill_staff
+
+        eff = skill_staff(self)
+        load = self.lam * self.aht_mean[:, None]
+        out = []
+        for g in np.nonzero(~np.isfinite(self.pat_mean))[0]:
+            for h in np.nonzero((load[g] > 0) & (load[g] >= eff[g]) & self.open_[g])[0]:
+                out.append((self.skills[g], int(h), float(load[g, h]), float(eff[g, h])))
+        return out
+
     def with_staff(self, staff: np.ndarray) -> Model:
         from dataclasses import replace
 

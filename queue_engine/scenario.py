@@ -121,7 +121,7 @@ class Centre(_Strict):
     @classmethod
     def _check_hours(cls, v: Any) -> dict[str, Any]:
         if not isinstance(v, dict):
-            raise ValueError("expected a mapping day -> [open, close]")
+            raise ValueError("expected a mapping day -> [open, close]")  # noqa: TRY004 - pydantic wants ValueError
         unknown = set(v) - set(DAYS)
         if unknown:
             raise ValueError(f"unknown day(s) {sorted(unknown)}; use {', '.join(DAYS)}")

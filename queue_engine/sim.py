@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from heapq import heappop, heappush, heapreplace
+from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
 
@@ -352,8 +352,27 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                 best, best_since = t, q[0]
         return best
 
+    # Fresh calls in closed hours never meet the ACD: settle them here, vectorised, and
+    # queue the callback requests some of them leave for the first working hour.
+    hr = np.minimum((t_arr // 3600).astype(np.int64), H - 1)
+    closed = ~model.open_[g_arr, hr]
+    if closed.any():
+        cidx = np.nonzero(closed)[0]
+        out_np = np.frombuffer(out, dtype=np.uint8)
+        out_np[cidx] = CLOSED
+        del out_np
+        if cb_after and next_open is not None:
+            asks = cidx[rng.random(cidx.size) < cb_after]
+            for i in asks.tolist():
+                nh = next_open[sk[i]][hr[i]]
+                if nh >= 0:
+                    j = new_attempt(nh * 3600.0, sk[i], 1, True)
+                    heap.append((arr[j], _ARR, j, 0))
+            heapify(heap)
+    stream = np.nonzero(~closed)[0].tolist()
+    n_stream = len(stream)
     ai = 0
-    next_arr = arr[0] if n_fresh else _INF
+    next_arr = arr[stream[0]] if n_stream else _INF
     INF = _INF
     hpush, hpop = heappush, heappop
     U: list[float] = []  # seeded uniforms for offers and retrials, refilled in blocks
@@ -461,12 +480,12 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                 continue
             i = x  # _ARR: a retrial or a callback becomes due
         else:
-            if ai >= n_fresh:
+            if ai >= n_stream:
                 break
-            i = ai
+            i = stream[ai]
             now = next_arr
             ai += 1
-            next_arr = arr[ai] if ai < n_fresh else INF
+            next_arr = arr[stream[ai]] if ai < n_stream else INF
         # ---- an attempt arrives ----
         g = sk[i]
         h = int(now // 3600.0)

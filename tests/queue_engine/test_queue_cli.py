@@ -77,3 +77,14 @@ def test_bad_target_exits_2(tmp_path: Path, capsys) -> None:
     code, _, err = run(["staff", "--scenario", str(write_tiny(tmp_path)), "--target", "x"],
                        capsys)
     assert code == 2 and "expected 80/20" in err
+
+
+def test_overloaded_hour_without_abandonment_is_reported(tmp_path: Path, capsys) -> None:
+    from test_acd_scenario import CENTRE
+
+    centre = CENTRE.replace("patience: {mean: 900}}\n  b:", "patience: {mean: .inf}}\n  b:")
+    sc = SCENARIO.replace("daily_calls: {a: 200", "daily_calls: {a: 2000")
+    f = write_tiny(tmp_path, sc, centre)
+    code, out, err = run(["simulate", "--scenario", str(f), "--json"], capsys)
+    assert code == 0 and "a on mon 08:00 is overloaded" in err
+    assert json.loads(out)["policies"]["longest_idle"]["rows"][0]["skill"] == "a"
