@@ -1,0 +1,91 @@
+"""``hotline serve --asterisk ami://user:secret@host:5038``: the bridge wired to the real IVR.
+
+One bridge per Asterisk server; several may share one database (call ids are
+``<server_id>:<Uniqueid>``, outcome rows are written once per call id). Configuration comes from
+arguments or the environment: ``HOTLINE_AMI_URL``, ``HOTLINE_SERVER_ID``, ``HOTLINE_DB_URL``,
+``HOTLINE_RECORDINGS``, ``HOTLINE_ENQUEUE_MODE`` (``exec``|``break``).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ivr.ami.agimap import AgiConfig
+from ivr.ami.bridge import LOGIN_EVENTS, Bridge, CallInfo, CallRecord
+from ivr.ami.connection import AMIConnection, parse_ami_url
+
+log = structlog.get_logger("ivr.ami.serve")
+
+
+def build(url: str, hotline: Any, *, server_id: str | None = None,
+          recordings: str | Path = "recordings", enqueue_mode: str = "exec",
+          events: str = LOGIN_EVENTS, clock: Any = None) -> tuple[AMIConnection, Bridge]:
+    """Connection + bridge driving ``hotline`` (an ``ivr.session.Hotline``) calls."""
+    conn = AMIConnection(**parse_ami_url(url), events=events)
+
+    def new_session(info: CallInfo) -> Any:
+        return hotline.new_call(did=info.dnid or "", caller=info.callerid, call_id=info.call_id)
+
+    def on_end(rec: CallRecord) -> None:
+        if rec.session_outcome is None:  # the session never recorded: keep the call anyway
+            write_fallback_row(hotline, rec)
+
+    kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    bridge = Bridge(conn, new_session, on_call_end=on_end, server_id=server_id,
+                    agi=AgiConfig(recordings=Path(recordings).resolve(),
+                                  enqueue_mode=enqueue_mode), **kw)
+    return conn, bridge
+
+
+def write_fallback_row(hotline: Any, rec: CallRecord) -> None:
+    """A bare outcome row for a call whose session wrote none (ended before it started,
+    crashed while recording). Idempotent: a row already written for the call id wins."""
+    factory = getattr(hotline.services, "factory", None)
+    if factory is None:
+        return
+    from ivr.store.calls import record_call
+
+    outcome = "error" if rec.error else "abandoned_ivr"
+    row = {"call_id": rec.call_id, "caller_number": rec.callerid, "did": rec.dnid,
+           "outcome": outcome, "detail": f"bridge: {rec.end_reason}"[:500],
+           "started_at": rec.started_at, "answered_at": rec.started_at,
+           "ended_at": rec.ended_at}
+    try:
+        with factory() as db:
+            record_call(db, row)
+            db.commit()
+    except Exception:
+        log.exception("call.fallback_row_failed", call_id=rec.call_id)
+
+
+async def serve(url: str | None = None, *, dialplans: str = "dialplans",
+                db_url: str | None = None, server_id: str | None = None,
+                recordings: str | None = None, enqueue_mode: str | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+    from ivr.session import Hotline
+
+    url = url or os.environ.get("HOTLINE_AMI_URL", "ami://ivr:ivrsecret@127.0.0.1:5038")
+    hotline = Hotline.load(dialplans, db_url=db_url)
+    conn, bridge = build(
+        url, hotline, server_id=server_id or os.environ.get("HOTLINE_SERVER_ID"),
+        recordings=recordings or os.environ.get("HOTLINE_RECORDINGS", "recordings"),
+        enqueue_mode=enqueue_mode or os.environ.get("HOTLINE_ENQUEUE_MODE", "exec"))
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await conn.start(wait=False)
+    log.info("bridge.serving", host=conn.host, port=conn.port, server_id=bridge.server_id,
+             started=datetime.now(UTC).isoformat())
+    await stop.wait()
+    await bridge.close()
+    await conn.close()

@@ -1,0 +1,113 @@
+"""The bridge driving the real IVR session (dialplans/, SQLite) through the AMI emulator."""
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from ivr import registry
+from ivr.ami.emulator import AMIEmulator, CallerScript
+from ivr.ami.serve import build
+from ivr.dialplan import load_dialplan
+from ivr.menus import load_menus
+from ivr.session import Hotline, SpeechSpeaker
+from ivr.session_db import DbServices
+from ivr.store import schema
+from ivr.store.base import make_engine, session_factory
+from ivr.store.models import Call
+from ivr.waits import FixedWait
+
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+
+
+@pytest.fixture
+def hotline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_SECRET", "ami-session-test-secret-0123456789")
+    engine = make_engine(f"sqlite:///{tmp_path / 'ivr.db'}")
+    schema.metadata.create_all(engine)
+    factory = session_factory(engine)
+    with factory() as db:
+        registry.seed(db, 3, today=MONDAY_10.date())
+        db.commit()
+    dp = load_dialplan("dialplans")
+    yield Hotline(dp, load_menus("dialplans"), DbServices(factory, FixedWait(180)),
+                  SpeechSpeaker(dp.tz)), factory
+    engine.dispose()
+
+
+def _rows(factory) -> dict[str, Call]:
+    with factory() as db:
+        return {c.call_id: c for c in db.scalars(select(Call))}
+
+
+async def _run_calls(hotline, scripts, *, wait_for: int, **emu_kw):
+    records = []
+    async with AMIEmulator(time_scale=0.002, **emu_kw) as emu:
+        conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hotline,
+                             server_id="ast1", recordings="/srv/recordings",
+                             clock=lambda: MONDAY_10)
+        inner = bridge.on_call_end
+        bridge.on_call_end = lambda r: (records.append(r), inner(r))
+        await conn.start()
+        chans = [emu.place_call(callerid=f"7916123456{i}", script=s)
+                 for i, s in enumerate(scripts)]
+        for _ in range(2000):
+            if len(records) >= wait_for:
+                break
+            await asyncio.sleep(0.01)
+        await bridge.close()
+        await conn.close()
+    return records, chans
+
+
+def test_real_session_menu_choice_is_queued_and_recorded(hotline):
+    hl, factory = hotline
+    records, chans = asyncio.run(_run_calls(hl, [CallerScript(presses=["4"])], wait_for=1))
+    (rec,) = records
+    assert rec.call_id == f"ast1:{chans[0].uniqueid}" and rec.dnid == "88005553535"
+    assert rec.end_reason == "enqueued"
+    row = _rows(factory)[rec.call_id]
+    assert (row.outcome, row.skill, row.did) == ("queued", "payments", "+78005553535")
+
+
+def test_real_session_caller_hangs_up_and_row_is_written_once(hotline):
+    hl, factory = hotline
+    scripts = [CallerScript(presses=[], hangup_after_commands=2),
+               CallerScript(presses=[None, None, None, None, None], hangup_after_s=2000)]
+    records, _ = asyncio.run(_run_calls(hl, scripts, wait_for=2))
+    rows = _rows(factory)
+    assert len(records) == 2 and len(rows) == 2
+    by_caller = {r.callerid: rows[r.call_id] for r in records}
+    assert by_caller["79161234560"].outcome == "abandoned_ivr"  # hung up during the greeting
+    silent = by_caller["79161234561"]  # silence until the menu gives up: to an operator
+    assert (silent.outcome, silent.skill) == ("queued", "general")
+
+
+def test_unknown_number_and_missing_prompts_still_end_cleanly(hotline):
+    hl, factory = hotline
+
+    async def main():
+        records = []
+        async with AMIEmulator(time_scale=0.002, prompt_exists=lambda p: False) as emu:
+            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hl,
+                                 server_id="ast1", clock=lambda: MONDAY_10)
+            inner = bridge.on_call_end
+            bridge.on_call_end = lambda r: (records.append(r), inner(r))
+            await conn.start()
+            emu.place_call(dnid="999", script=CallerScript())
+            emu.place_call(script=CallerScript(presses=["4"]))
+            for _ in range(2000):
+                if len(records) >= 2:
+                    break
+                await asyncio.sleep(0.01)
+            await bridge.close()
+            await conn.close()
+        return records
+    records = asyncio.run(main())
+    rows = _rows(factory)
+    assert len(records) == 2 and len(rows) == 2
+    outcomes = sorted(r.outcome for r in rows.values())
+    assert outcomes == ["error", "queued"]
