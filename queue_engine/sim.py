@@ -305,7 +305,6 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
 
     heap: list[tuple[float, int, int, int]] = [(h * 3600.0, _STAFF, h, 0) for h in range(H)]
     heap.sort()
-    events = 0
 
     def start(i: int, t: int, g_q: int, now: float) -> None:
         ans[i] = now
@@ -381,10 +380,9 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     while True:
         if heap and heap[0][0] <= next_arr:
             now, kind, x, y = hpop(heap)
-            events += 1
             if kind == 0:  # _DEP: agent of team x finished call y
                 fin[y] = now
-                if leaving[x] and not draining[x]:
+                if leaving[x] and not draining[x]:  # roster cut: this agent logs off
                     leaving[x] -= 1
                     present[x] -= 1
                     continue
@@ -478,7 +476,22 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                     qlen[sk[x]] -= 1
                     start(x, t, g2, now)
                 continue
-            i = x  # _ARR: a retrial or a callback becomes due
+            i = x  # _ARR: a retrial or a callback becomes due; agents may be off by now
+            g = sk[i]
+            h = int(now // 3600.0)
+            if h >= H:
+                h = H - 1
+            if not is_open[g][h]:
+                out[i] = 2
+                if cb_after and not iscb[i] and next_open is not None:
+                    if not U:
+                        U.extend(rng.random(65536).tolist())
+                    if U.pop() < cb_after:
+                        nh = next_open[g][h]
+                        if nh >= 0:
+                            j = new_attempt(nh * 3600.0, g, att[i], True)
+                            hpush(heap, (arr[j], _ARR, j, 0))
+                continue
         else:
             if ai >= n_stream:
                 break
@@ -486,23 +499,9 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
             now = next_arr
             ai += 1
             next_arr = arr[stream[ai]] if ai < n_stream else INF
-        # ---- an attempt arrives ----
+        # ---- an attempt arrives (fresh calls were filtered to open hours up front) ----
         g = sk[i]
-        h = int(now // 3600.0)
-        if h >= H:
-            h = H - 1
         cb = iscb[i]
-        if not is_open[g][h]:
-            out[i] = 2
-            if cb_after and not cb and next_open is not None:
-                if not U:
-                    U.extend(rng.random(65536).tolist())
-                if U.pop() < cb_after:
-                    nh = next_open[g][h]
-                    if nh >= 0:
-                        j = new_attempt(nh * 3600.0, g, att[i], True)
-                        hpush(heap, (arr[j], _ARR, j, 0))
-            continue
         if trace:
             q = queues[2 * g]
             while q and not waiting[q[0]]:
@@ -526,7 +525,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                 ast_h[g] = 0.75 * ast_h[g]
             hpush(heap, (now + svc[i] / proft[t][2 * g], 0, t, i))
             continue
-        if cb_accept and not cb and qlen[g] >= cb_thr[g][h]:
+        if cb_accept and not cb and qlen[g] >= cb_thr[g][min(int(now // 3600.0), H - 1)]:
             if not U:
                 U.extend(rng.random(65536).tolist())
             if U.pop() < cb_accept:
@@ -563,7 +562,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     res = SimResult(
         arrival=arrival, skill=np.asarray(sk), outcome=oc, wait=wait, service=service,
         team=np.asarray(team_of), attempt=np.asarray(att), callback=np.asarray(iscb),
-        events=events + n,
+        events=n + int(m_ans.sum()) + int((~np.isnan(wait)).sum()) + H,
     )
     if trace:
         for name, vals in (("ahead", tr_ahead), ("asterisk_h", tr_h), ("hol", tr_hol)):

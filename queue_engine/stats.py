@@ -36,7 +36,8 @@ def _group_quantile(key: np.ndarray, x: np.ndarray, size: int, q: float) -> np.n
     out = np.full(size, np.nan)
     if key.size == 0:
         return out
-    order = np.lexsort((x, key))
+    span = float(x.max() - x.min()) + 1.0 if x.size else 1.0
+    order = np.argsort(key * span + (x - x.min()), kind="stable")  # one float sort, not lexsort
     ks, xs = key[order], x[order]
     cnt = np.bincount(ks, minlength=size)
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
@@ -102,19 +103,31 @@ def hour_stats(model: Model, res: SimResult, threshold: float | None = None) -> 
             "p90_wait": p90, "sl": ans_in / n_ans, "sl2": (ans_in + ab_in) / (n_ans + n_ab),
             "abandon_rate": n_ab / (n_ans + n_ab),
         }
-        busy = np.zeros((H, W))
-        done = oc == ANSWERED
+        # Occupancy belongs to agents, not calls: busy time per team, then for each skill
+        # the teams qualified for it (a shared team counts for every skill it serves).
+        T = len(model.teams)
+        busy_t = np.zeros((H, T))
+        done = (oc == ANSWERED) & (res.team >= 0)
         start = res.arrival + w
         end = start + np.nan_to_num(res.service)
-        for gi in range(G):
-            m = done & (g == gi)
+        for t in range(T):
+            m = done & (res.team == t)
             if m.any():
-                busy[:, gi] = _busy_by_hour(start[m], end[m], H)
-        busy[:, G] = busy[:, :G].sum(axis=1)
+                busy_t[:, t] = _busy_by_hour(start[m], end[m], H)
+        staffed = model.staff.T * 3600.0  # [H, T]
+        qual = (model.prof > 0).astype(float)  # [T, G]
+        busy = np.zeros((H, W))
+        cap = np.zeros((H, W))
+        busy[:, :G] = busy_t @ qual
+        cap[:, :G] = staffed @ qual
+        busy[:, G] = busy_t.sum(axis=1)
+        cap[:, G] = staffed.sum(axis=1)
+        # Agents finishing calls after a roster cut can push the ratio a hair over 1.
+        vals["occupancy"] = np.where(cap > 0, np.clip(busy / np.where(cap > 0, cap, 1), 0.0, 1.0),
+                                     np.nan)
         agents = np.zeros((H, W))
         agents[:, :G] = skill_staff(model).T
         agents[:, G] = model.staff.sum(axis=0)
-        vals["occupancy"] = np.where(agents > 0, busy / (agents * 3600.0), np.nan)
         vals["agents"] = agents
     return HourStats(vals)
 
