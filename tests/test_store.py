@@ -83,3 +83,17 @@ def test_unreachable_database_is_a_clear_error(capsys):
     rc = main(["db", "--url", "postgresql+psycopg://nobody@127.0.0.1:1/none", "upgrade"])
     err = capsys.readouterr().err
     assert rc == 1 and err.startswith("error: cannot upgrade") and "Traceback" not in err
+
+
+def test_migrations_match_the_models(db_url):
+    """Every table and column the code declares is created by `hotline db upgrade`."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from ivr.store.schema import metadata
+
+    engine = make_engine(db_url)
+    upgrade(engine)
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == [], f"models and migrations differ (write a migration): {diff}"
