@@ -139,6 +139,7 @@ class Bridge:
         agi: agimap.AgiConfig | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         command_guard_s: float = 600.0,
+        centre: Any = None,
         max_latency_samples: int = 200_000,
     ) -> None:
         self.conn = conn
@@ -153,7 +154,8 @@ class Bridge:
         self._finished: dict[str, None] = {}  # call ids already recorded (bounded, ordered)
         self._originates: dict[str, asyncio.Future] = {}
         self._bg: set[asyncio.Task] = set()
-        self.queues = QueueFeed(on_change=on_queue_change)
+        self.queues = QueueFeed(on_change=on_queue_change, centre=centre,
+                                call_id=lambda uid: f"{self.server_id}:{uid}")
         self.latencies: list[float] = []
         self._max_lat = max_latency_samples
         self.records_emitted = 0
@@ -308,6 +310,8 @@ class Bridge:
             return None
         if isinstance(cmd, Enqueue):
             call.end_reason = "enqueued"
+            self.queues.expect(call.info.uniqueid, {"priority": cmd.priority,
+                                                    **(cmd.record or {})})
             for line in agimap.enqueue(cfg, cmd.skill, cmd.priority):
                 await self._agi_lossy(call, line)
             if cfg.enqueue_mode == "exec" and not call.gone and not call.agi_ended:

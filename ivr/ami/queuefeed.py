@@ -10,6 +10,10 @@ queue_timeout / queue_abandon transcripts):
 * ``AgentConnect`` → answered (hold time known); ``AgentComplete`` → talk time, who hung up.
 * ``QueueMemberStatus`` / ``QueueMember`` keep agents' status; ``QueueParams``/``QueueEntry``
   (``QueueStatus`` after a reconnect) replace the waiting list of that queue.
+* With a ``queue_engine.live.LiveCentre`` attached, the same events drive it: join (with the
+  IVR's ``Enqueue.record`` when the bridge queued the call itself), leave on abandon/timeout,
+  answer on ``AgentConnect``, agent free on ``AgentComplete``, login/logout from member status
+  (AMI status 5 = unavailable, 0 = invalid). Time is the event's arrival on ``clock``.
 """
 from __future__ import annotations
 
@@ -51,7 +55,11 @@ class QueueFeed:
     """Apply AMI messages; ``results[uniqueid]`` = answered / abandoned / timeout."""
 
     def __init__(self, on_change: Callable[[str, dict[str, Any]], None] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, centre: Any = None,
+                 call_id: Callable[[str], str] = lambda uid: uid) -> None:
+        self.centre = centre
+        self.call_id = call_id  # Uniqueid -> the call id the IVR used
+        self.expected: dict[str, dict[str, Any]] = {}  # Uniqueid -> Enqueue.record
         self.queues: dict[str, QueueLive] = {}
         self.results: dict[str, str] = {}
         self.agents: dict[str, str] = {}  # uniqueid -> agent interface that took the call
@@ -85,11 +93,14 @@ class QueueFeed:
         if not name:
             return None
         q = self.queue(name)
+        now = self.clock()
         if ev == "queuecallerjoin":
             q.waiting[uid] = {"channel": m.get("Channel"), "callerid": m.get("CallerIDNum"),
-                              "position": m.get("Position"), "since": self.clock()}
+                              "position": m.get("Position"), "since": now}
+            self._centre_join(uid, name, now)
         elif ev == "queuecallerleave":
             q.waiting.pop(uid, None)
+            self.expected.pop(uid, None)
         elif ev == "queuecallerabandon":
             q.waiting.pop(uid, None)
             if uid in self._hangup_requested:
@@ -98,20 +109,36 @@ class QueueFeed:
             else:
                 q.timed_out += 1
                 self.results[uid] = "timeout"
+            if self.centre is not None:
+                self.centre.leave(self.call_id(uid), now)
         elif ev == "agentconnect":
             q.waiting.pop(uid, None)
             q.answered += 1
             self.results[uid] = "answered"
-            self.agents[uid] = m.get("Interface") or m.get("MemberName") or ""
+            agent = m.get("Interface") or m.get("MemberName") or ""
+            self.agents[uid] = agent
             hold = m.get("HoldTime", "")
             if hold.isdigit():
                 q.hold_times.append(int(hold))
                 del q.hold_times[:-1000]
+            if self.centre is not None:
+                self.centre.answer(self.call_id(uid), now, agent)
+        elif ev == "agentcomplete":
+            live = self._live(name)
+            if live is not None:
+                live.agent_free(m.get("Interface") or m.get("MemberName") or "", now)
         elif ev in ("queuememberstatus", "queuemember"):
             iface = m.get("Interface") or m.get("Location") or m.get("StateInterface") or ""
+            status = m.get("Status")
             q.members[iface] = {"name": m.get("MemberName") or m.get("Name"),
-                                "status": m.get("Status"), "paused": m.get("Paused"),
+                                "status": status, "paused": m.get("Paused"),
                                 "in_call": m.get("InCall")}
+            live = self._live(name)
+            if live is not None:
+                if status in ("0", "5"):  # invalid / unavailable: not on duty
+                    live.agent_logout(iface, now)
+                else:
+                    live.agent_login(iface, now)
         elif ev == "queueparams":
             q.waiting.clear()  # a QueueStatus snapshot follows: QueueEntry rebuilds it
         elif ev == "queueentry":
@@ -123,6 +150,31 @@ class QueueFeed:
         if self.on_change is not None:
             self.on_change(name, q.snapshot())
         return name
+
+    def expect(self, uniqueid: str, record: dict[str, Any]) -> None:
+        """The IVR is about to queue this call: its ``Enqueue.record`` describes it."""
+        self.expected[uniqueid] = record
+
+    def _live(self, queue: str) -> Any:
+        if self.centre is None:
+            return None
+        return self.centre.queues.get(queue)
+
+    def _centre_join(self, uid: str, queue: str, now: float) -> None:
+        if self.centre is None or queue not in self.centre.queues:
+            return
+        from queue_engine.records import QueueCall
+
+        rec = self.expected.pop(uid, {})
+        try:
+            self.centre.join(QueueCall(
+                call_id=self.call_id(uid), line=str(rec.get("line") or ""),
+                region=str(rec.get("region") or ""), language=str(rec.get("language") or "ru"),
+                skill=queue, priority=int(rec.get("priority") or 0),
+                identified=bool(rec.get("identified")),
+                arrival_time=float(rec.get("arrival_time") or now)))
+        except (TypeError, ValueError, KeyError):
+            pass  # a malformed record must not stop the feed; the queue state stays usable
 
     def snapshot(self) -> dict[str, dict[str, Any]]:
         return {name: q.snapshot() for name, q in self.queues.items()}

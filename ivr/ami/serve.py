@@ -38,6 +38,8 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
             write_fallback_row(hotline, rec)
 
     kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    # the IVR's wait estimator, when live, is fed by this bridge's queue events
+    kw["centre"] = getattr(getattr(hotline.services, "waits", None), "centre", None)
     bridge = Bridge(conn, new_session, on_call_end=on_end, server_id=server_id,
                     agi=AgiConfig(recordings=Path(recordings).resolve(),
                                   enqueue_mode=enqueue_mode), **kw)
