@@ -113,8 +113,8 @@ class IvrMachine:
     def start(self, now: datetime) -> Out:
         self.started_at = now
         menu = self.menus.menu(self.route.menu)
-        if len(self.route.languages) > 1:
-            return [*self._play(menu.greeting), *self._ask(S.LANGUAGE)]
+        if len(self.route.languages) > 1:  # the bilingual choice first, then greet in that language
+            return self._ask(S.LANGUAGE)
         return [*self._play(menu.greeting, self.p.consent, barge_in=False), *self._ask(S.MENU)]
 
     def feed(self, event: Any, now: datetime) -> Out:
@@ -226,8 +226,9 @@ class IvrMachine:
     def _language(self, lang: str) -> Out:
         self.lang = lang
         self.path.append(f"lang:{lang}")
-        return [SetVar("CHANNEL(language)", lang), *self._play(self.p.consent, barge_in=False),
-                *self._ask(S.MENU)]
+        greeting = self.menus.menu(self.route.menu).greeting
+        return [SetVar("CHANNEL(language)", lang),
+                *self._play(greeting, self.p.consent, barge_in=False), *self._ask(S.MENU)]
 
     def _on_menu(self, ev: Digits, now: datetime) -> Out:
         key = ev.digits[:1]
