@@ -60,6 +60,7 @@ class SimResult:
     ahead: np.ndarray | None = None  # trace: live callers waiting in the skill on arrival
     asterisk_h: np.ndarray | None = None  # trace: app_queue holdtime estimate on arrival
     hol: np.ndarray | None = None  # trace: head-of-line delay on arrival
+    parent: np.ndarray | None = None  # attempt this one follows (-1 for a fresh call)
     events: int = 0
 
 
@@ -189,7 +190,7 @@ def _simulate_fcfs(model: Model, t_arr: np.ndarray, g_arr: np.ndarray, pat_a: np
     return SimResult(
         arrival=t_arr, skill=g_arr, outcome=oc, wait=w, service=service,
         team=np.where(oc == 0, 0, -1), attempt=np.ones(n, dtype=np.int64),
-        callback=np.zeros(n, dtype=bool), events=3 * n,
+        callback=np.zeros(n, dtype=bool), events=3 * n, parent=np.full(n, -1, dtype=np.int64),
     )
 
 
@@ -237,7 +238,10 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
             pool_z.extend(rng.standard_normal(8192).tolist())
         return math.exp(a + b * pool_z.pop())
 
-    def new_attempt(t: float, g: int, a: int, cb: bool) -> int:
+    parent: dict[int, int] = {}  # attempt -> the attempt it follows (retrial or callback)
+
+    def new_attempt(t: float, g: int, a: int, cb: bool, prev: int) -> int:
+        parent[len(arr)] = prev
         arr.append(t)
         sk.append(g)
         pat.append(_INF if cb else draw(pat_kind[g], pat_a[g], pat_b[g]))
@@ -365,7 +369,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
             for i in asks.tolist():
                 nh = next_open[sk[i]][hr[i]]
                 if nh >= 0:
-                    j = new_attempt(nh * 3600.0, sk[i], 1, True)
+                    j = new_attempt(nh * 3600.0, sk[i], 1, True, i)
                     heap.append((arr[j], _ARR, j, 0))
             heapify(heap)
     stream = np.nonzero(~closed)[0].tolist()
@@ -436,7 +440,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                         if U.pop() < retry_p:
                             lo, hi = delays[min(att[x] - 1, len(delays) - 1)]
                             j = new_attempt(now + lo + (hi - lo) * U.pop(), sk[x], att[x] + 1,
-                                            False)
+                                            False, x)
                             hpush(heap, (arr[j], _ARR, j, 0))
                 continue
             if kind == _STAFF:
@@ -489,7 +493,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                     if U.pop() < cb_after:
                         nh = next_open[g][h]
                         if nh >= 0:
-                            j = new_attempt(nh * 3600.0, g, att[i], True)
+                            j = new_attempt(nh * 3600.0, g, att[i], True, i)
                             hpush(heap, (arr[j], _ARR, j, 0))
                 continue
         else:
@@ -531,7 +535,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
             if U.pop() < cb_accept:
                 out[i] = 3
                 fin[i] = now
-                i = new_attempt(now, g, att[i], True)
+                i = new_attempt(now, g, att[i], True, i)
         queues[2 * g + cb].append(i)
         waiting[i] = 1
         if not cb:
@@ -564,6 +568,10 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
         team=np.asarray(team_of), attempt=np.asarray(att), callback=np.asarray(iscb),
         events=n + int(m_ans.sum()) + int((~np.isnan(wait)).sum()) + H,
     )
+    par = np.full(n, -1, dtype=np.int64)
+    if parent:
+        par[np.fromiter(parent.keys(), np.int64)] = np.fromiter(parent.values(), np.int64)
+    res.parent = par
     if trace:
         for name, vals in (("ahead", tr_ahead), ("asterisk_h", tr_h), ("hol", tr_hol)):
             arr_ = np.full(n, np.nan)
