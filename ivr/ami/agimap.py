@@ -13,10 +13,13 @@ small table. Mapping (each AGI line is sent with ``Action: AGI`` and answered by
                                escapes), then ``GET DATA <last> <t ms> <max - keys so far>``;
                                ``(timeout)`` with no key → ``NoInput``.
 ``SetVar(name, value)``        ``SET VARIABLE name "value"``
-``Enqueue(skill, priority)``   ``SET VARIABLE HOTLINE_SKILL``/``QUEUE_PRIO`` then either
-                               ``EXEC Queue skill,,,,<timeout>`` (mode ``exec``: the bridge
-                               keeps the call) or ``ASYNCAGI BREAK`` (mode ``break``: the
-                               dialplan continues into the queue).
+``Enqueue(skill, priority)``   mode ``break`` (default; what ``hotline dialplan export
+                               asterisk`` generates): ``SET VARIABLE HOTLINE_QUEUE
+                               hotline-<skill>``, ``HOTLINE_PRIORITY``,
+                               ``HOTLINE_QUEUE_TIMEOUT``, then ``ASYNCAGI BREAK`` — the
+                               ``[hotline-ivr]`` context continues into ``Queue()``.
+                               Mode ``exec``: ``SET VARIABLE QUEUE_PRIO`` then ``EXEC Queue
+                               hotline-<skill>,,,,<timeout>`` (the bridge keeps the call).
 ``Hangup(reason)``             ``SET VARIABLE HOTLINE_HANGUP reason`` then ``HANGUP``
 =============================  ==============================================================
 
@@ -29,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ivr.ami.codec import quote_agi_arg
+from ivr.asterisk_export import QUEUE_PREFIX  # one source of truth for queue names
 
 ALL_KEYS = "0123456789*#"
 
@@ -37,7 +41,8 @@ ALL_KEYS = "0123456789*#"
 class AgiConfig:
     recordings: Path = field(default_factory=lambda: Path("recordings").resolve())
     silence_prompt: str = "silence/1"  # GET DATA needs a file; Asterisk ships this one
-    enqueue_mode: str = "exec"  # "exec" | "break"
+    enqueue_mode: str = "break"  # "break" (exported dialplan) | "exec"
+    queue_prefix: str = QUEUE_PREFIX
     queue_timeout_s: int = 0  # 0 = the queue's own timeout
     barge_keys: str = ALL_KEYS
 
@@ -63,14 +68,18 @@ def set_variable(name: str, value: str) -> str:
     return f"SET VARIABLE {name} {quote_agi_arg(value)}"
 
 
+def queue_of(cfg: AgiConfig, skill: str) -> str:
+    return f"{cfg.queue_prefix}{skill}"
+
+
 def enqueue(cfg: AgiConfig, skill: str, priority: int) -> list[str]:
-    steps = [set_variable("HOTLINE_SKILL", skill), set_variable("QUEUE_PRIO", str(priority))]
+    queue = queue_of(cfg, skill)
+    timeout = str(cfg.queue_timeout_s) if cfg.queue_timeout_s else ""
     if cfg.enqueue_mode == "break":
-        steps.append("ASYNCAGI BREAK")
-    else:
-        timeout = str(cfg.queue_timeout_s) if cfg.queue_timeout_s else ""
-        steps.append(f"EXEC Queue {skill},,,,{timeout}")
-    return steps
+        return [set_variable("HOTLINE_QUEUE", queue),
+                set_variable("HOTLINE_PRIORITY", str(priority)),
+                set_variable("HOTLINE_QUEUE_TIMEOUT", timeout), "ASYNCAGI BREAK"]
+    return [set_variable("QUEUE_PRIO", str(priority)), f"EXEC Queue {queue},,,,{timeout}"]
 
 
 def hangup(reason: str) -> list[str]:

@@ -155,7 +155,8 @@ class Bridge:
         self._originates: dict[str, asyncio.Future] = {}
         self._bg: set[asyncio.Task] = set()
         self.queues = QueueFeed(on_change=on_queue_change, centre=centre,
-                                call_id=lambda uid: f"{self.server_id}:{uid}")
+                                call_id=lambda uid: f"{self.server_id}:{uid}",
+                                queue_prefix=self.agi.queue_prefix)
         self.latencies: list[float] = []
         self._max_lat = max_latency_samples
         self.records_emitted = 0
@@ -444,13 +445,13 @@ class Bridge:
         self._finished[call.info.call_id] = None
         while len(self._finished) > 100_000:
             self._finished.pop(next(iter(self._finished)))
+        queue_result, agent = self.queues.forget(uid)
         record = CallRecord(
             call_id=call.info.call_id, uniqueid=uid, channel=call.info.channel,
             dnid=call.info.dnid, callerid=call.info.callerid, started_at=call.started_at,
             ended_at=self.clock(), end_reason=call.end_reason or "unknown",
             session_outcome=getattr(call.session, "outcome", None),
-            queue_result=self.queues.results.pop(uid, None),
-            agent=self.queues.agents.pop(uid, None), error=call.error, commands=call.commands)
+            queue_result=queue_result, agent=agent, error=call.error, commands=call.commands)
         self.records_emitted += 1
         call.log.info("call.end", reason=record.end_reason, queue=record.queue_result,
                       commands=record.commands)

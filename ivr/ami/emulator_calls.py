@@ -300,7 +300,9 @@ class CallRunner:
             self._hangup(ch, "0", "Unknown")
             return True
         if after is not None:
-            after()
+            res = after()
+            if asyncio.iscoroutine(res):
+                await res
             return True
         return False
 
@@ -370,15 +372,39 @@ class CallRunner:
                 self._hangup(ch, "16", "Normal Clearing")
             return "200 result=1", after
         if upper[:2] == ["ASYNCAGI", "BREAK"]:
-            def after_break() -> None:
-                self._end_agi(ch, "SUCCESS")
-                ch.priority += 1  # the dialplan continues: Hangup()
-                self.newexten(ch, "Hangup", "")
-                ch.end_reason = ch.end_reason or "dialplan-hangup"
-                self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
-                self._hangup(ch, "16", "Normal Clearing")
-            return "200 result=0", after_break
+            return "200 result=0", lambda: self._after_break(ch)
         return "510 Invalid or unknown command", None
+
+    async def _after_break(self, ch: Channel) -> None:
+        """The ``[hotline-ivr]`` context after AGI (ivr/asterisk_export.py): into
+        ``Queue(${HOTLINE_QUEUE},,,,${HOTLINE_QUEUE_TIMEOUT})`` when set, then ``Hangup()``."""
+        self._end_agi(ch, "SUCCESS")
+        queue = ch.variables.get("HOTLINE_QUEUE", "")
+        ch.priority += 1
+        self.newexten(ch, "GotoIf", f'$["{queue}" = ""]?done')
+        if queue:
+            timeout = ch.variables.get("HOTLINE_QUEUE_TIMEOUT", "")
+            ch.priority += 1
+            self.newexten(ch, "Set", f"QUEUE_PRIO={ch.variables.get('HOTLINE_PRIORITY', '')}")
+            ch.priority += 1
+            self.newexten(ch, "Queue", f"{queue},,,,{timeout}")
+            q = self.emu.queues.get(queue)
+            try:
+                if q is None:
+                    self.varset(ch, "QUEUESTATUS", "UNKNOWN")
+                else:
+                    ch.queue_result = await q.enter(ch, float(timeout) if timeout else None)
+            except _Hungup:  # queue_abandon: ... QueueCallerLeave, SoftHangupRequest, Hangup
+                ch.end_reason = ch.end_reason or "caller-hangup"
+                self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
+                self._hangup(ch, "0" if ch.queue_result == "ABANDON" else "16",
+                             "Unknown" if ch.queue_result == "ABANDON" else "Normal Clearing")
+                return
+        ch.priority += 1
+        self.newexten(ch, "Hangup", "")
+        ch.end_reason = ch.end_reason or "dialplan-hangup"
+        self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
+        self._hangup(ch, "16", "Normal Clearing")
 
     async def _stream(self, ch: Channel, path: str, escape: str) -> str:
         """STREAM FILE: result=<ASCII code> when a key in ``escape`` interrupts, else 0;

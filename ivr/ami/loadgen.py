@@ -164,7 +164,7 @@ async def _drops(emu: AMIEmulator, at: list[float], hits: list[int]) -> None:
 
 
 def _setup_emulator(emu: AMIEmulator, agents: int) -> None:
-    emu.add_queue("test", [f"agent{i}" for i in range(agents)], ring_s=2.0, talk_s=5.0)
+    emu.add_queue("hotline-test", [f"agent{i}" for i in range(agents)], ring_s=2.0, talk_s=5.0)
 
 
 async def _bridge_side(port: int, n: int, timeout: float,

@@ -56,8 +56,10 @@ class QueueFeed:
 
     def __init__(self, on_change: Callable[[str, dict[str, Any]], None] | None = None,
                  clock: Callable[[], float] = time.time, centre: Any = None,
-                 call_id: Callable[[str], str] = lambda uid: uid) -> None:
+                 call_id: Callable[[str], str] = lambda uid: uid,
+                 queue_prefix: str = "hotline-") -> None:
         self.centre = centre
+        self.queue_prefix = queue_prefix  # Asterisk queue "hotline-payments" = skill "payments"
         self.call_id = call_id  # Uniqueid -> the call id the IVR used
         self.expected: dict[str, dict[str, Any]] = {}  # Uniqueid -> Enqueue.record
         self.queues: dict[str, QueueLive] = {}
@@ -147,21 +149,39 @@ class QueueFeed:
                               "since": self.clock() - int(m.get("Wait", "0") or 0)}
         elif ev in ("agentcalled", "agentcomplete", "agentringnoanswer"):
             pass
+        if len(self.results) > 50_000 or len(self.expected) > 50_000:
+            self._trim()
         if self.on_change is not None:
             self.on_change(name, q.snapshot())
         return name
+
+    def forget(self, uniqueid: str) -> tuple[str | None, str | None]:
+        """The call is over: return (result, agent) and drop what was kept for it."""
+        self.expected.pop(uniqueid, None)
+        return self.results.pop(uniqueid, None), self.agents.pop(uniqueid, None)
+
+    def _trim(self) -> None:
+        """Calls queued by someone else never get ``forget``: keep the maps bounded."""
+        for d in (self.results, self.agents, self.expected):
+            while len(d) > 50_000:
+                d.pop(next(iter(d)))
 
     def expect(self, uniqueid: str, record: dict[str, Any]) -> None:
         """The IVR is about to queue this call: its ``Enqueue.record`` describes it."""
         self.expected[uniqueid] = record
 
+    def skill_of(self, queue: str) -> str:
+        p = self.queue_prefix
+        return queue[len(p):] if p and queue.startswith(p) else queue
+
     def _live(self, queue: str) -> Any:
         if self.centre is None:
             return None
-        return self.centre.queues.get(queue)
+        return self.centre.queues.get(self.skill_of(queue))
 
     def _centre_join(self, uid: str, queue: str, now: float) -> None:
-        if self.centre is None or queue not in self.centre.queues:
+        skill = self.skill_of(queue)
+        if self.centre is None or skill not in self.centre.queues:
             return
         from queue_engine.records import QueueCall
 
@@ -170,7 +190,7 @@ class QueueFeed:
             self.centre.join(QueueCall(
                 call_id=self.call_id(uid), line=str(rec.get("line") or ""),
                 region=str(rec.get("region") or ""), language=str(rec.get("language") or "ru"),
-                skill=queue, priority=int(rec.get("priority") or 0),
+                skill=skill, priority=int(rec.get("priority") or 0),
                 identified=bool(rec.get("identified")),
                 arrival_time=float(rec.get("arrival_time") or now)))
         except (TypeError, ValueError, KeyError):

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from ami_support import Harness
 
+from ivr.ami.agimap import AgiConfig
 from ivr.ami.codec import Message
 from ivr.ami.emulator import CallerScript
 from ivr.protocol import CallerHangup, Digits, DriverError, NoInput
@@ -61,25 +63,28 @@ def test_caller_hangup_mid_ivr_feeds_callerhangup_once():
     run(main())
 
 
-def test_enqueue_answered_by_agent_and_timeout():
+@pytest.mark.parametrize("mode", ["break", "exec"])
+def test_enqueue_answered_by_agent_and_timeout(mode):
     async def main():
         async with Harness() as h:
-            h.emu.add_queue("test", ["alice"], ring_s=0.5, talk_s=1.0)
+            h.bridge.agi = AgiConfig(recordings=h.bridge.agi.recordings, enqueue_mode=mode)
+            h.emu.add_queue("hotline-test", ["alice"], ring_s=0.5, talk_s=1.0)
             h.emu.place_call(script=CallerScript(presses=["2"]))
             await h.wait_records(1)
             assert h.records[0].queue_result == "answered"
             assert h.records[0].agent == "PJSIP/alice"
-            assert h.bridge.queues.queues["test"].answered == 1
+            assert h.bridge.queues.queues["hotline-test"].answered == 1
         async with Harness() as h:
-            h.emu.add_queue("test", [])
-            h.bridge.agi = type(h.bridge.agi)(recordings=h.bridge.agi.recordings,
-                                              queue_timeout_s=3)
+            h.emu.add_queue("hotline-test", [])
+            h.bridge.agi = AgiConfig(recordings=h.bridge.agi.recordings, enqueue_mode=mode,
+                                     queue_timeout_s=3)
             h.emu.place_call(script=CallerScript(presses=["2"]))
             await h.wait_records(1)
             assert h.records[0].queue_result == "timeout"
             assert h.records[0].end_reason == "enqueued"
         async with Harness() as h:
-            h.emu.add_queue("test", [])
+            h.bridge.agi = AgiConfig(recordings=h.bridge.agi.recordings, enqueue_mode=mode)
+            h.emu.add_queue("hotline-test", [])
             h.emu.place_call(script=CallerScript(presses=["2"], hangup_after_s=30))
             await h.wait_records(1)
             assert h.records[0].queue_result == "abandoned"

@@ -51,7 +51,7 @@ def test_live_centre_fed_by_bridge_with_ivr_record():
         async with Harness() as h:
             h.bridge.queues.centre = centre
             live = centre.queues["test"] = centre.queues["payments"]  # MenuSession uses "test"
-            h.emu.add_queue("test", ["alice"], ring_s=2, talk_s=2)
+            h.emu.add_queue("hotline-test", ["alice"], ring_s=2, talk_s=2)
             h.emu.place_call(script=CallerScript(presses=["2"]))
             for _ in range(500):
                 if live.waiting:
