@@ -13,7 +13,7 @@ import numpy as np
 
 from queue_engine.scenario import DAYS, Scenario
 
-__all__ = ["HOURS", "Model", "mmc_model"]
+__all__ = ["HOURS", "Model", "callback_thresholds", "mmc_model", "skill_staff"]
 
 HOURS = 168
 
@@ -52,8 +52,6 @@ class Model:
         """(skill, week hour, offered Erlangs, agents) where callers never give up yet
         the offered load reaches the agents: no steady state, the queue only grows.
         Reported to the planner rather than simulated as if it were fine."""
-        from queue_engine.sim import skill_staff
-
         eff = skill_staff(self)
         load = self.lam * self.aht_mean[:, None]
         out = []
@@ -128,3 +126,40 @@ def mmc_model(
         open_=np.ones((1, hours), dtype=bool), overflow_to=np.array([-1]),
         overflow_after=np.array([0.0]), meta={"name": f"M/M/{agents}+M"},
     )
+
+
+def skill_staff(model: Model) -> np.ndarray:
+    """[G, H] agents effectively serving each skill: a team's heads split by offered work."""
+    work = model.lam * model.aht_mean[:, None]  # [G, H] Erlangs offered
+    out = np.zeros(model.lam.shape)
+    for t in range(len(model.teams)):
+        q = model.prof[t] > 0
+        share = np.where(q[:, None], work, 0.0)
+        tot = share.sum(axis=0)
+        frac = np.where(tot > 0, share / np.where(tot > 0, tot, 1), q[:, None] / max(q.sum(), 1))
+        out += frac * model.staff[t][None, :]
+    return out
+
+
+def callback_thresholds(model: Model, limit: int = 2048) -> np.ndarray:
+    """[G, H] callers ahead from which QL_m's expected wait exceeds the callback offer limit.
+
+    Cached on the model: computed once per scenario, not per replication.
+    """
+    cached = model.meta.get("_cb_thr")
+    if cached is not None:
+        return cached
+    eff = skill_staff(model)
+    out = np.full(eff.shape, 1 << 60, dtype=np.int64)
+    js = np.arange(limit)
+    for g in range(eff.shape[0]):
+        theta = 1.0 / model.pat_mean[g] if np.isfinite(model.pat_mean[g]) else 0.0
+        s = eff[g] / model.aht_mean[g]
+        ok = s > 0
+        if not ok.any():
+            continue
+        ew = np.cumsum(1.0 / (s[ok, None] + js[None, :] * theta), axis=1)
+        k = (ew < model.cb_offer_above).sum(axis=1)
+        out[g, ok] = np.where(k < limit, k, 1 << 60)
+    model.meta["_cb_thr"] = out
+    return out

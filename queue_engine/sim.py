@@ -21,12 +21,21 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
-from heapq import heapify, heappop, heappush, heapreplace
+from heapq import heapify, heappop, heappush
 
 import numpy as np
 
-from queue_engine.model import Model
+from queue_engine.fcfs import is_plain_fcfs, simulate_fcfs
+from queue_engine.model import Model, callback_thresholds, skill_staff
+from queue_engine.results import (
+    ABANDONED,
+    ANSWERED,
+    CALLBACK_TAKEN,
+    CLOSED,
+    UNFINISHED,
+    SimResult,
+)
+from queue_engine.variates import arrivals, dist_table, durations
 
 __all__ = [
     "ABANDONED",
@@ -40,158 +49,8 @@ __all__ = [
     "skill_staff",
 ]
 
-ANSWERED, ABANDONED, CLOSED, CALLBACK_TAKEN, UNFINISHED = 0, 1, 2, 3, 4
 _DEP, _ABN, _ARR, _STAFF, _OVT, _OVS = 0, 1, 2, 3, 4, 5
 _INF = math.inf
-
-
-@dataclass
-class SimResult:
-    """Per attempt (fresh calls, retrials and callbacks alike), times in seconds."""
-
-    arrival: np.ndarray
-    skill: np.ndarray
-    outcome: np.ndarray  # ANSWERED / ABANDONED / CLOSED / CALLBACK_TAKEN / UNFINISHED
-    wait: np.ndarray  # to answer or abandonment; nan otherwise
-    service: np.ndarray  # handle time when answered, else nan
-    team: np.ndarray  # answering team or -1
-    attempt: np.ndarray  # 1 = first call, 2.. = retrials
-    callback: np.ndarray  # bool: an outbound callback attempt
-    ahead: np.ndarray | None = None  # trace: live callers waiting in the skill on arrival
-    asterisk_h: np.ndarray | None = None  # trace: app_queue holdtime estimate on arrival
-    hol: np.ndarray | None = None  # trace: head-of-line delay on arrival
-    parent: np.ndarray | None = None  # attempt this one follows (-1 for a fresh call)
-    events: int = 0
-
-
-def _lognormal_params(mean: np.ndarray, cv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    s2 = np.log1p(cv * cv)
-    return np.log(mean) - s2 / 2, np.sqrt(s2)
-
-
-def _durations(rng: np.random.Generator, mean: np.ndarray, cv: np.ndarray,
-               idx: np.ndarray) -> np.ndarray:
-    """Exponential where cv == 1 (Markovian models), lognormal otherwise; inf mean = never."""
-    m, c = mean[idx], cv[idx]
-    out = rng.standard_exponential(idx.size) * m
-    ln = c != 1.0
-    if ln.any():
-        mu, sig = _lognormal_params(np.where(np.isfinite(m[ln]), m[ln], 1.0), c[ln])
-        out[ln] = np.exp(mu + sig * rng.standard_normal(int(ln.sum())))
-    out[~np.isfinite(m)] = _INF
-    return out
-
-
-def skill_staff(model: Model) -> np.ndarray:
-    """[G, H] agents effectively serving each skill: a team's heads split by offered work."""
-    work = model.lam * model.aht_mean[:, None]  # [G, H] Erlangs offered
-    out = np.zeros(model.lam.shape)
-    for t in range(len(model.teams)):
-        q = model.prof[t] > 0
-        share = np.where(q[:, None], work, 0.0)
-        tot = share.sum(axis=0)
-        frac = np.where(tot > 0, share / np.where(tot > 0, tot, 1), q[:, None] / max(q.sum(), 1))
-        out += frac * model.staff[t][None, :]
-    return out
-
-
-def _dist_table(mean: np.ndarray, cv: np.ndarray) -> tuple[list[int], list[float], list[float]]:
-    """Per skill: kind (0 exponential, 1 lognormal, 2 never) and its two parameters."""
-    kind, a, b = [], [], []
-    for m, c in zip(mean.tolist(), cv.tolist()):
-        if not math.isfinite(m):
-            kind.append(2), a.append(0.0), b.append(0.0)
-        elif c == 1.0:
-            kind.append(0), a.append(m), b.append(0.0)
-        else:
-            mu, sig = _lognormal_params(np.array(m), np.array(c))
-            kind.append(1), a.append(float(mu)), b.append(float(sig))
-    return kind, a, b
-
-
-def callback_thresholds(model: Model, limit: int = 2048) -> np.ndarray:
-    """[G, H] callers ahead from which QL_m's expected wait exceeds the callback offer limit.
-
-    Cached on the model: computed once per scenario, not per replication.
-    """
-    cached = model.meta.get("_cb_thr")
-    if cached is not None:
-        return cached
-    eff = skill_staff(model)
-    out = np.full(eff.shape, 1 << 60, dtype=np.int64)
-    js = np.arange(limit)
-    for g in range(eff.shape[0]):
-        theta = 1.0 / model.pat_mean[g] if np.isfinite(model.pat_mean[g]) else 0.0
-        s = eff[g] / model.aht_mean[g]
-        ok = s > 0
-        if not ok.any():
-            continue
-        ew = np.cumsum(1.0 / (s[ok, None] + js[None, :] * theta), axis=1)
-        k = (ew < model.cb_offer_above).sum(axis=1)
-        out[g, ok] = np.where(k < limit, k, 1 << 60)
-    model.meta["_cb_thr"] = out
-    return out
-
-
-def _arrivals(model: Model, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    counts = rng.poisson(model.lam * 3600.0)  # [G, H]
-    g_idx, h_idx = np.nonzero(counts)
-    reps = counts[g_idx, h_idx]
-    skill = np.repeat(g_idx, reps)
-    t = (np.repeat(h_idx, reps) + rng.random(skill.size)) * 3600.0
-    order = np.argsort(t, kind="stable")
-    return t[order], skill[order]
-
-
-def _is_plain_fcfs(model: Model) -> bool:
-    """One skill, one team, constant roster, always open, nobody retries or calls back."""
-    return (len(model.skills) == 1 and len(model.teams) == 1 and model.prof[0, 0] > 0
-            and bool((model.staff == model.staff[0, 0]).all()) and model.staff[0, 0] > 0
-            and bool(model.open_.all()) and model.retry_p == 0 and model.cb_accept == 0
-            and model.cb_after_hours == 0 and model.overflow_to[0] < 0)
-
-
-def _simulate_fcfs(model: Model, t_arr: np.ndarray, g_arr: np.ndarray, pat_a: np.ndarray,
-                   svc_a: np.ndarray) -> SimResult:
-    """Kiefer–Wolfowitz recursion for FCFS c-server queues with abandonment.
-
-    Under FCFS a caller's offered wait is fixed at arrival: the earliest time an agent
-    is free after everyone ahead was placed.  So the caller is answered iff that wait
-    is below their patience, and agents' free times are a heap of c floats — one
-    ``heapreplace`` per answered call instead of three heap events.  Same variates, the
-    same waits as the event loop (a test checks it call by call).
-    """
-    c = int(model.staff[0, 0])
-    scale = 1.0 / float(model.prof[0, 0])
-    free = [0.0] * c
-    n = t_arr.size
-    arr = t_arr.tolist()
-    pat = pat_a.tolist()
-    svc = (svc_a * scale).tolist()
-    wait = [0.0] * n
-    out = bytearray(n)
-    hrep = heapreplace
-    for i in range(n):
-        a = arr[i]
-        f = free[0]
-        if f <= a:
-            hrep(free, a + svc[i])
-        else:
-            v = f - a
-            if v < pat[i]:
-                wait[i] = v
-                hrep(free, f + svc[i])
-            else:
-                wait[i] = pat[i]
-                out[i] = 1
-    oc = np.frombuffer(bytes(out), dtype=np.uint8).copy()
-    w = np.asarray(wait)
-    service = np.where(oc == 0, svc_a * scale, np.nan)
-    return SimResult(
-        arrival=t_arr, skill=g_arr, outcome=oc, wait=w, service=service,
-        team=np.where(oc == 0, 0, -1), attempt=np.ones(n, dtype=np.int64),
-        callback=np.zeros(n, dtype=bool), events=3 * n, parent=np.full(n, -1, dtype=np.int64),
-    )
 
 
 def simulate(model: Model, seed: int = 0, trace: bool = False,
@@ -201,19 +60,19 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     ``fast`` lets a plain single-queue FCFS model take the exact Kiefer–Wolfowitz path.
     """
     rng = np.random.default_rng(seed)
-    t_arr, g_arr = _arrivals(model, rng)
+    t_arr, g_arr = arrivals(model, rng)
     n_fresh = t_arr.size
-    if fast and not trace and _is_plain_fcfs(model):
-        pat_a = _durations(rng, model.pat_mean, model.pat_cv, g_arr)
-        svc_a = _durations(rng, model.aht_mean, model.aht_cv, g_arr)
-        return _simulate_fcfs(model, t_arr, g_arr, pat_a, svc_a)
+    if fast and not trace and is_plain_fcfs(model):
+        pat_a = durations(rng, model.pat_mean, model.pat_cv, g_arr)
+        svc_a = durations(rng, model.aht_mean, model.aht_cv, g_arr)
+        return simulate_fcfs(model, t_arr, g_arr, pat_a, svc_a)
     G, T, H = len(model.skills), len(model.teams), model.horizon_hours
     prio = model.priority.tolist()
 
     arr = t_arr.tolist()
     sk = g_arr.tolist()
-    pat = _durations(rng, model.pat_mean, model.pat_cv, g_arr).tolist()
-    svc = _durations(rng, model.aht_mean, model.aht_cv, g_arr).tolist()
+    pat = durations(rng, model.pat_mean, model.pat_cv, g_arr).tolist()
+    svc = durations(rng, model.aht_mean, model.aht_cv, g_arr).tolist()
     att = [1] * n_fresh
     iscb = [False] * n_fresh
     ans = [-1.0] * n_fresh
@@ -222,8 +81,8 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     out = bytearray([UNFINISHED]) * n_fresh
     waiting = bytearray(n_fresh)
 
-    pat_kind, pat_a, pat_b = _dist_table(model.pat_mean, model.pat_cv)
-    svc_kind, svc_a, svc_b = _dist_table(model.aht_mean, model.aht_cv)
+    pat_kind, pat_a, pat_b = dist_table(model.pat_mean, model.pat_cv)
+    svc_kind, svc_a, svc_b = dist_table(model.aht_mean, model.aht_cv)
     pool_e: list[float] = []
     pool_z: list[float] = []
 
