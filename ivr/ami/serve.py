@@ -91,3 +91,27 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     await stop.wait()
     await bridge.close()
     await conn.close()
+
+
+def register(sub: Any) -> None:
+    """``hotline serve`` (``ivr.cli`` lists this module, or ``ivr.serve`` re-exports it)."""
+    p = sub.add_parser("serve", help="drive Asterisk calls over AMI/AsyncAGI (the bridge)")
+    p.add_argument("--asterisk", default=None, metavar="URL",
+                   help="ami://user:secret@host:5038 (default: $HOTLINE_AMI_URL)")
+    p.add_argument("--dialplans", default="dialplans", help="dialplan YAML directory")
+    p.add_argument("--db", default=None, help="database URL (default: $HOTLINE_DB_URL)")
+    p.add_argument("--server-id", default=None,
+                   help="prefix of call ids, unique per Asterisk (default: host name)")
+    p.add_argument("--recordings", default=None,
+                   help="prompt directory as Asterisk sees it (default: ./recordings)")
+    p.add_argument("--enqueue-mode", choices=("break", "exec"), default=None,
+                   help="break: ASYNCAGI BREAK into the exported dialplan's Queue() (default); "
+                        "exec: EXEC Queue from AGI")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: Any) -> int:
+    asyncio.run(serve(args.asterisk, dialplans=args.dialplans, db_url=args.db,
+                      server_id=args.server_id, recordings=args.recordings,
+                      enqueue_mode=args.enqueue_mode))
+    return 0

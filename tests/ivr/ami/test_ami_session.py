@@ -111,3 +111,36 @@ def test_unknown_number_and_missing_prompts_still_end_cleanly(hotline):
     assert len(records) == 2 and len(rows) == 2
     outcomes = sorted(r.outcome for r in rows.values())
     assert outcomes == ["error", "queued"]
+
+
+def test_serve_runs_the_bridge_until_stopped(tmp_path, monkeypatch):
+    """``hotline serve --asterisk ami://…`` end to end: emulator call → outcome row in the DB."""
+    from ivr.ami.serve import serve
+
+    monkeypatch.setenv("HOTLINE_SECRET", "ami-serve-test-secret-0123456789")
+    url = f"sqlite:///{tmp_path / 'serve.db'}"
+    engine = make_engine(url)
+    schema.metadata.create_all(engine)
+    factory = session_factory(engine)
+
+    async def main():
+        async with AMIEmulator(time_scale=0.002) as emu:
+            stop = asyncio.Event()
+            task = asyncio.create_task(serve(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}",
+                                             db_url=url, server_id="srv", stop=stop))
+            for _ in range(500):
+                if emu.sessions and all(s.mask is not None for s in emu.sessions):
+                    break
+                await asyncio.sleep(0.01)
+            ch = emu.place_call(script=CallerScript(presses=[], hangup_after_commands=3))
+            for _ in range(1000):
+                if f"srv:{ch.uniqueid}" in _rows(factory):
+                    break
+                await asyncio.sleep(0.01)
+            stop.set()
+            await asyncio.wait_for(task, 10)
+            return ch
+    ch = asyncio.run(main())
+    row = _rows(factory)[f"srv:{ch.uniqueid}"]
+    assert row.outcome == "abandoned_ivr" and row.did == "+78005553535"
+    engine.dispose()
