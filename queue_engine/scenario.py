@@ -281,6 +281,15 @@ def _validate(model: type[BaseModel], data: Any, file: Path, marks: dict, prefix
 @lru_cache(maxsize=16)
 def _load_centre_cached(file: Path, mtime: float) -> Centre:
     data, marks = load_marked(file)
+    if isinstance(data, dict) and isinstance(data.get("holidays"), str):
+        # one published calendar for the IVR and the ACD: `holidays: holidays.yaml` names the
+        # dialplan's file (its `holidays:` mapping, date -> name) beside this one
+        cal_path = file.parent / data["holidays"]
+        cal, _ = load_marked(cal_path)
+        if not isinstance(cal, dict) or not isinstance(cal.get("holidays"), dict):
+            raise ScenarioError(file, marks.get(("holidays",)), "holidays",
+                                f"{cal_path.name} has no `holidays:` mapping")
+        data = {**data, "holidays": list(cal["holidays"])}
     return _validate(Centre, data, file, marks)
 
 
