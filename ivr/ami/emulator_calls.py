@@ -499,6 +499,13 @@ class CallRunner:
         if app == "agi" and data.startswith("agi:async"):
             args = tuple(a for a in data.split(",")[1:])
             await self.run_agi(ch, priority=1, agi_args=args, dnid="unknown")
+        elif (m.get("Exten") or "") == "answered":
+            # [hotline-callback] answered → Set(CHANNEL(language)) → Goto(hotline-ivr,s,2)
+            ch.context, ch.exten = m.get("Context") or context, "answered"
+            ch.language = ch.variables.get("HOTLINE_LANGUAGE") or "ru"
+            self.newexten(ch, "Set", f"CHANNEL(language)={ch.language}")
+            ch.context, ch.exten = "hotline-ivr", "s"
+            await self.run_agi(ch, priority=2, dnid="unknown")
         else:
             with contextlib.suppress(_Hungup):
                 await self._sleep(ch, float(data) if data.replace(".", "").isdigit() else 1.0)

@@ -20,17 +20,22 @@ import structlog
 from ivr.ami.agimap import AgiConfig
 from ivr.ami.bridge import LOGIN_EVENTS, Bridge, CallInfo, CallRecord
 from ivr.ami.connection import AMIConnection, parse_ami_url
+from ivr.ami.dialler import CallbackSession, Dialler
 
 log = structlog.get_logger("ivr.ami.serve")
 
 
 def build(url: str, hotline: Any, *, server_id: str | None = None,
-          recordings: str | Path = "recordings", enqueue_mode: str = "exec",
+          recordings: str | Path = "recordings", enqueue_mode: str = "break",
           events: str = LOGIN_EVENTS, clock: Any = None) -> tuple[AMIConnection, Bridge]:
     """Connection + bridge driving ``hotline`` (an ``ivr.session.Hotline``) calls."""
     conn = AMIConnection(**parse_ami_url(url), events=events)
+    dialler: list[Dialler] = []  # set below; the factory needs it, it needs the bridge
 
     def new_session(info: CallInfo) -> Any:
+        cb = dialler[0].callback_for(info) if dialler else None
+        if cb is not None:  # the answered leg of one of our callbacks
+            return CallbackSession(info, cb, write=lambda row: write_row(hotline, row))
         return hotline.new_call(did=info.dnid or "", caller=info.callerid, call_id=info.call_id)
 
     def on_end(rec: CallRecord) -> None:
@@ -43,26 +48,41 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
     bridge = Bridge(conn, new_session, on_call_end=on_end, server_id=server_id,
                     agi=AgiConfig(recordings=Path(recordings).resolve(),
                                   enqueue_mode=enqueue_mode), **kw)
+    factory = getattr(hotline.services, "factory", None)
+    if factory is not None:
+        dialler.append(Dialler(bridge, factory, **kw_clock(clock)))
+        bridge.dialler = dialler[0]  # type: ignore[attr-defined]
     return conn, bridge
 
 
-def write_fallback_row(hotline: Any, rec: CallRecord) -> None:
-    """A bare outcome row for a call whose session wrote none (ended before it started,
-    crashed while recording). Idempotent: a row already written for the call id wins."""
+def kw_clock(clock: Any) -> dict[str, Any]:
+    return {"clock": clock} if clock is not None else {}
+
+
+def write_row(hotline: Any, row: dict[str, Any]) -> None:
+    """Write one outcome row (idempotent on call id) through the hotline's database."""
     factory = getattr(hotline.services, "factory", None)
     if factory is None:
         return
     from ivr.store.calls import record_call
 
+    with factory() as db:
+        record_call(db, row)
+        db.commit()
+
+
+def write_fallback_row(hotline: Any, rec: CallRecord) -> None:
+    """A bare outcome row for a call whose session wrote none (ended before it started,
+    crashed while recording). Idempotent: a row already written for the call id wins."""
+    if getattr(hotline.services, "factory", None) is None:
+        return
     outcome = "error" if rec.error else "abandoned_ivr"
     row = {"call_id": rec.call_id, "caller_number": rec.callerid, "did": rec.dnid,
            "outcome": outcome, "detail": f"bridge: {rec.end_reason}"[:500],
            "started_at": rec.started_at, "answered_at": rec.started_at,
            "ended_at": rec.ended_at}
     try:
-        with factory() as db:
-            record_call(db, row)
-            db.commit()
+        write_row(hotline, row)
     except Exception:
         log.exception("call.fallback_row_failed", call_id=rec.call_id)
 
@@ -79,16 +99,20 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     conn, bridge = build(
         url, hotline, server_id=server_id or os.environ.get("HOTLINE_SERVER_ID"),
         recordings=recordings or os.environ.get("HOTLINE_RECORDINGS", "recordings"),
-        enqueue_mode=enqueue_mode or os.environ.get("HOTLINE_ENQUEUE_MODE", "exec"))
+        enqueue_mode=enqueue_mode or os.environ.get("HOTLINE_ENQUEUE_MODE", "break"))
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     await conn.start(wait=False)
+    dial = getattr(bridge, "dialler", None)
+    dial_task = asyncio.create_task(dial.run(stop)) if dial is not None else None
     log.info("bridge.serving", host=conn.host, port=conn.port, server_id=bridge.server_id,
              started=datetime.now(UTC).isoformat())
     await stop.wait()
+    if dial_task is not None:
+        await dial_task
     await bridge.close()
     await conn.close()
 
