@@ -20,6 +20,8 @@ from typing import Any
 
 import structlog
 
+from ivr.identity import mask_tail
+
 SECRET_KEYS = re.compile(r"(otp|code|pin|passw|secret|token|hmac)", re.IGNORECASE)
 TECHNICAL_KEYS = frozenset({
     "call_id", "did", "dnid", "e164", "line", "uniqueid", "linkedid", "action_id", "actionid",
@@ -29,17 +31,7 @@ _DIGIT_RUN = re.compile(r"\+?\d(?:[\s\u00a0\u2009\u202f\u2011\u2010\-().]*\d){5,
 
 
 def _mask_digits(match: re.Match[str]) -> str:
-    text = match.group(0)
-    total = sum(ch.isdigit() for ch in text)
-    seen = 0
-    out = []
-    for ch in text:
-        if ch.isdigit():
-            seen += 1
-            out.append(ch if seen > total - 2 else "*")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return mask_tail(match.group(0), keep=2)
 
 
 def mask_value(value: Any, key: str = "") -> Any:
