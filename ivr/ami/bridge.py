@@ -154,6 +154,7 @@ class Bridge:
         self._finished: dict[str, None] = {}  # call ids already recorded (bounded, ordered)
         self._originates: dict[str, asyncio.Future] = {}
         self._bg: set[asyncio.Task] = set()
+        self.dialler: Any = None  # ivr.ami.dialler.Dialler, when serve() wires one
         self.queues = QueueFeed(on_change=on_queue_change, centre=centre,
                                 call_id=lambda uid: f"{self.server_id}:{uid}",
                                 queue_prefix=self.agi.queue_prefix)

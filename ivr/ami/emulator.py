@@ -128,13 +128,14 @@ class AMIEmulator:
         await self.stop()
 
     async def drop_connections(self) -> int:
-        """Abort every AMI socket (fault injection); calls keep running. Returns how many."""
+        """Abort every AMI socket (fault injection); calls keep running. Returns how many
+        logged-in sessions were cut."""
         sessions = list(self.sessions)
         self.sessions.clear()
         for s in sessions:
             s.writer.transport.abort()
         await asyncio.sleep(0)
-        return len(sessions)
+        return sum(s.mask is not None for s in sessions)
 
     def spawn(self, coro) -> asyncio.Task:
         task = asyncio.create_task(coro)

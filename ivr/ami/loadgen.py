@@ -223,6 +223,7 @@ async def run_inprocess(n: int = 1000, drops: list[float] | None = None, *, ramp
         elapsed = time.perf_counter() - t0
         for t in tasks:
             t.cancel()
+        await conn.wait_ready(10)  # a drop just before the end: let the reconnect finish
         res = _result(n, records, bridge, conn, elapsed, rss0, cpu0, len(hits))
         await bridge.close()
         await conn.close()
@@ -265,6 +266,7 @@ async def run_split(n: int = 1000, drops: list[float] | None = None, *, ramp_s: 
         parent.send("go")
         await _wait(records, n, timeout)
         elapsed = time.perf_counter() - t0
+        await conn.wait_ready(10)
         res = _result(n, records, bridge, conn, elapsed, rss0, cpu0)
         parent.send("stop")
         emu_stats = await loop.run_in_executor(None, parent.recv)

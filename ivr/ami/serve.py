@@ -51,7 +51,7 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
     factory = getattr(hotline.services, "factory", None)
     if factory is not None:
         dialler.append(Dialler(bridge, factory, **kw_clock(clock)))
-        bridge.dialler = dialler[0]  # type: ignore[attr-defined]
+        bridge.dialler = dialler[0]
     return conn, bridge
 
 
