@@ -25,15 +25,16 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from ivr.ami import agimap
+from ivr.ami.calls import CallGone, CallInfo, CallRecord, CallState, CommandLost
 from ivr.ami.codec import AgiResult, Message, parse_agi_env, parse_agi_result
 from ivr.ami.connection import AMIConnection, AMIDisconnected, AMIError
+from ivr.ami.originate import OriginateResult, Originator
 from ivr.ami.queuefeed import QueueFeed
 from ivr.protocol import (
     CallerHangup,
@@ -47,82 +48,13 @@ from ivr.protocol import (
     SetVar,
 )
 
+__all__ = ["LOGIN_EVENTS", "Bridge", "CallGone", "CallInfo", "CallRecord", "CommandLost",
+           "OriginateResult"]
+
 log = structlog.get_logger("ivr.ami.bridge")
 
-LOGIN_EVENTS = "system,call,agi,dtmf,agent"
-_CALL_EVENTS = frozenset({"DTMFEnd", "AsyncAGIEnd", "Hangup"})  # dialplan (VarSet/Newexten) is most of the noise
-
-
-class CallGone(Exception):
-    """The channel hung up or left AGI; no more commands can run on it."""
-
-
-class CommandLost(Exception):
-    """The AMI link dropped while the command ran; its result will never be known."""
-
-
-@dataclass(frozen=True)
-class CallInfo:
-    """What the session factory gets to build a session (route by ``dnid``)."""
-
-    call_id: str
-    uniqueid: str
-    channel: str
-    dnid: str | None
-    callerid: str | None
-    callerid_name: str | None
-    language: str | None
-    env: dict[str, str]
-    adopted: bool = False  # started before this bridge saw its AsyncAGIStart
-
-
-@dataclass
-class CallRecord:
-    """Emitted once per call to ``on_call_end`` (store writes are idempotent on call_id)."""
-
-    call_id: str
-    uniqueid: str
-    channel: str
-    dnid: str | None
-    callerid: str | None
-    started_at: datetime
-    ended_at: datetime
-    end_reason: str
-    session_outcome: Any = None
-    queue_result: str | None = None
-    agent: str | None = None
-    error: str | None = None
-    commands: int = 0
-
-
-@dataclass(eq=False)
-class _Call:
-    info: CallInfo
-    started_at: datetime
-    log: Any
-    session: Any = None
-    task: asyncio.Task | None = None
-    waiters: dict[str, asyncio.Future] = field(default_factory=dict)
-    barge: str = ""
-    typeahead: str = ""
-    busy: int = 0  # AGI commands in flight (keys outside them are type-ahead)
-    seq: int = 0
-    gone: bool = False  # channel hung up / vanished
-    agi_ended: bool = False
-    task_done: bool = False
-    end_reason: str | None = None
-    error: str | None = None
-    last_event_t: float | None = None
-    commands: int = 0
-
-
-@dataclass
-class OriginateResult:
-    answered: bool
-    reason: int  # 4 answered, 0 failed, 1 no such extension, 3 no answer, 5 busy, 8 congestion
-    uniqueid: str | None = None
-    channel: str | None = None
-    message: Message | None = None
+LOGIN_EVENTS = "system,call,agi,dtmf,agent"  # dialplan (VarSet/Newexten) is most of the noise
+_CALL_EVENTS = frozenset({"DTMFEnd", "AsyncAGIEnd", "Hangup"})
 
 
 class Bridge:
@@ -149,10 +81,10 @@ class Bridge:
         self.agi = agi or agimap.AgiConfig()
         self.clock = clock
         self.command_guard_s = command_guard_s
-        self.calls: dict[str, _Call] = {}  # by Uniqueid
-        self._by_cmd: dict[str, _Call] = {}  # CommandID -> call
+        self.calls: dict[str, CallState] = {}  # by Uniqueid
+        self._by_cmd: dict[str, CallState] = {}  # CommandID -> call
         self._finished: dict[str, None] = {}  # call ids already recorded (bounded, ordered)
-        self._originates: dict[str, asyncio.Future] = {}
+        self.originator = Originator(conn)
         self._bg: set[asyncio.Task] = set()
         self.dialler: Any = None  # ivr.ami.dialler.Dialler, when serve() wires one
         self.queues = QueueFeed(on_change=on_queue_change, centre=centre,
@@ -182,11 +114,6 @@ class Bridge:
             self._start_call(m)
             return
         self.queues.apply(m)
-        if ev == "OriginateResponse":
-            fut = self._originates.get(m.get("ActionID") or "")
-            if fut is not None and not fut.done():
-                fut.set_result(m)
-            return
         if ev not in _CALL_EVENTS:
             return  # most traffic: never split into headers (the codec parses lazily)
         uid = m.get("Uniqueid")
@@ -219,13 +146,13 @@ class Bridge:
             dnid=dnid, callerid=env.get("agi_callerid") or m.get("CallerIDNum"),
             callerid_name=env.get("agi_calleridname") or m.get("CallerIDName"),
             language=env.get("agi_language") or m.get("Language"), env=env, adopted=adopted)
-        call = _Call(info, self.clock(), log.bind(call_id=call_id, channel=info.channel))
+        call = CallState(info, self.clock(), log.bind(call_id=call_id, channel=info.channel))
         call.last_event_t = self.conn.last_read_t or time.perf_counter()
         self.calls[uid] = call
         call.task = asyncio.create_task(self._run(call), name=f"call-{call_id}")
 
     # -- one call ---------------------------------------------------------------------------------
-    async def _run(self, call: _Call) -> None:
+    async def _run(self, call: CallState) -> None:
         clog = call.log
         clog.info("call.start", dnid=call.info.dnid, adopted=call.info.adopted)
         try:
@@ -263,14 +190,14 @@ class Bridge:
             call.waiters.clear()
             self._maybe_finish(call)
 
-    def _tell_session(self, call: _Call, event: Any) -> None:
+    def _tell_session(self, call: CallState, event: Any) -> None:
         try:
             if call.session is not None and not call.session.done:
                 call.session.feed(event, self.clock())
         except Exception:
             call.log.exception("call.session_failed_on_hangup")
 
-    def _fail_session(self, call: _Call, detail: str) -> None:
+    def _fail_session(self, call: CallState, detail: str) -> None:
         fail = getattr(call.session, "fail", None)
         if fail is None:
             return
@@ -279,7 +206,7 @@ class Bridge:
         except Exception:
             call.log.exception("call.session_fail_failed")
 
-    async def _hangup_quietly(self, call: _Call, reason: str) -> None:
+    async def _hangup_quietly(self, call: CallState, reason: str) -> None:
         if call.gone or call.agi_ended:
             return
         call.end_reason = call.end_reason or reason
@@ -288,7 +215,7 @@ class Bridge:
                 await self._agi(call, line)
 
     # -- command execution (mapping lives in agimap) ----------------------------------------------
-    async def _execute(self, call: _Call, cmd: Any, last: bool) -> Any:
+    async def _execute(self, call: CallState, cmd: Any, last: bool) -> Any:
         """Run one IVR command; returns the event to feed back (``Collect``) or None."""
         cfg = self.agi
         if isinstance(cmd, Play):
@@ -327,13 +254,13 @@ class Bridge:
         call.log.warning("call.unknown_command", command=type(cmd).__name__)
         return None
 
-    def _check_play(self, call: _Call, res: AgiResult, prompt: str) -> None:
+    def _check_play(self, call: CallState, res: AgiResult, prompt: str) -> None:
         if not res.ok:
             raise RuntimeError(f"AGI answered {res.raw!r} to STREAM FILE {prompt}")
         if res.int_result == -1:
             call.log.warning("call.prompt_missing", prompt=prompt)
 
-    async def _collect(self, call: _Call, cmd: Collect) -> Any:
+    async def _collect(self, call: CallState, cmd: Collect) -> Any:
         cfg = self.agi
         keys, call.barge, call.typeahead = call.barge + call.typeahead, "", ""
         prompts = list(cmd.prompts)
@@ -367,7 +294,7 @@ class Bridge:
         got = keys + res.result
         return Digits(got) if got else NoInput()
 
-    async def _agi_lossy(self, call: _Call, line: str) -> AgiResult | None:
+    async def _agi_lossy(self, call: CallState, line: str) -> AgiResult | None:
         """``_agi`` where a result lost to a reconnect is None (rule 4)."""
         try:
             return await self._agi(call, line)
@@ -375,7 +302,7 @@ class Bridge:
             call.log.info("call.command_lost", command=line.split(" ", 2)[:2])
             return None
 
-    async def _agi(self, call: _Call, line: str) -> AgiResult:
+    async def _agi(self, call: CallState, line: str) -> AgiResult:
         """Send one AGI command and await its ``AsyncAGIExec`` result."""
         if call.gone or call.agi_ended:
             raise CallGone("channel gone")
@@ -418,7 +345,7 @@ class Bridge:
             call.waiters.pop(cid, None)
             self._by_cmd.pop(cid, None)
 
-    async def _await_link(self, call: _Call) -> None:
+    async def _await_link(self, call: CallState) -> None:
         """Wait for reconnect + resync; raise CallGone if the call did not survive."""
         await self.conn.wait_ready()
         if call.gone or call.agi_ended:
@@ -429,14 +356,14 @@ class Bridge:
             self.latencies.append(seconds)
 
     @staticmethod
-    def _fail_waiters(call: _Call, exc: Exception) -> None:
+    def _fail_waiters(call: CallState, exc: Exception) -> None:
         for fut in call.waiters.values():
             if not fut.done():
                 fut.set_exception(exc)
                 fut.exception()
 
     # -- end of a call: exactly one record ---------------------------------------------------------
-    def _maybe_finish(self, call: _Call) -> None:
+    def _maybe_finish(self, call: CallState) -> None:
         if not (call.task_done and call.gone):
             return  # after ASYNCAGI BREAK the channel lives on in the queue: wait for Hangup
         uid = call.info.uniqueid
@@ -495,45 +422,9 @@ class Bridge:
                 self.queues.apply(m)
         log.info("bridge.resynced", live=len(live), calls=len(self.calls))
 
-    # -- callbacks / notifications ------------------------------------------------------------------
-    async def originate(
-        self, channel: str, *, application: str | None = None, data: str | None = None,
-        context: str | None = None, exten: str | None = None, priority: int = 1,
-        caller_id: str | None = None, variables: dict[str, str] | None = None,
-        timeout_s: float = 30.0, channel_id: str | None = None,
-    ) -> OriginateResult:
-        """``Originate`` with ``Async: true``; the outcome is the ``OriginateResponse`` event
-        with our ActionID (``Reason: 4`` answered, ``0`` failed)."""
-        fields: list[tuple[str, str]] = [("Channel", channel)]
-        if application:
-            fields += [("Application", application), ("Data", data or "")]
-        else:
-            fields += [("Context", context or ""), ("Exten", exten or ""),
-                       ("Priority", str(priority))]
-        if caller_id:
-            fields.append(("CallerID", caller_id))
-        fields += [("Async", "true"), ("Timeout", str(int(timeout_s * 1000)))]
-        fields += [("Variable", f"{k}={v}") for k, v in (variables or {}).items()]
-        if channel_id:
-            fields.append(("ChannelId", channel_id))
-        aid = self.conn.next_action_id()
-        fut = asyncio.get_running_loop().create_future()
-        self._originates[aid] = fut
-        try:
-            await self.conn.send_action("Originate", fields, action_id=aid)
-            m = await asyncio.wait_for(fut, timeout_s + 10)
-        except AMIError as exc:
-            log.warning("originate.refused", error=str(exc))
-            return OriginateResult(False, 0, message=exc.message)
-        except (TimeoutError, AMIDisconnected) as exc:
-            log.warning("originate.unknown", error=repr(exc))
-            return OriginateResult(False, -1)
-        finally:
-            self._originates.pop(aid, None)
-        reason = int(m.get("Reason", "0") or 0) if (m.get("Reason") or "0").isdigit() else 0
-        uid = m.get("Uniqueid")
-        return OriginateResult(reason == 4, reason, None if uid == "<unknown>" else uid,
-                               m.get("Channel"), m)
+    async def originate(self, channel: str, **kw: Any) -> OriginateResult:
+        """See ``Originator.originate`` (kept here: callers hold the bridge)."""
+        return await self.originator.originate(channel, **kw)
 
     async def close(self) -> None:
         for call in list(self.calls.values()):

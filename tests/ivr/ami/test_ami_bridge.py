@@ -130,7 +130,7 @@ def test_originate_callback_outcomes():
             # the answered callback runs AsyncAGI and becomes a bridged IVR call
             await h.wait_records(1)
             assert h.records[0].uniqueid == good.uniqueid
-            assert h.conn.pending_count == 0 and h.bridge._originates == {}
+            assert h.conn.pending_count == 0 and h.bridge.originator.pending == 0
     run(main())
 
 
