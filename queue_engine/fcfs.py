@@ -9,7 +9,7 @@ import numpy as np
 from queue_engine.model import Model
 from queue_engine.results import SimResult
 
-__all__ = ["is_plain_fcfs", "simulate_fcfs"]
+__all__ = ["fast_path", "is_plain_fcfs", "simulate_fcfs"]
 
 
 def is_plain_fcfs(model: Model) -> bool:
@@ -61,3 +61,13 @@ def simulate_fcfs(model: Model, t_arr: np.ndarray, g_arr: np.ndarray, pat_a: np.
         team=np.where(oc == 0, 0, -1), attempt=np.ones(n, dtype=np.int64),
         callback=np.zeros(n, dtype=bool), events=3 * n, parent=np.full(n, -1, dtype=np.int64),
     )
+
+
+def fast_path(model: Model, t_arr: np.ndarray, g_arr: np.ndarray, pat_a: np.ndarray,
+              svc_a: np.ndarray, rng: np.random.Generator) -> SimResult | None:
+    """The exact fast path for ``model`` if one applies, else None (use the event loop)."""
+    if is_plain_fcfs(model):
+        res = simulate_fcfs(model, t_arr, g_arr, pat_a, svc_a)
+        res.path = "kiefer-wolfowitz"
+        return res
+    return None

@@ -5,16 +5,28 @@ Design, chosen for speed without giving up exactness:
 * Fresh arrivals (non-homogeneous Poisson, piecewise constant by hour) and their
   patience and handle-time variates are drawn up front with numpy and merged with
   the event heap as a sorted list — they never enter the heap.
-* The heap holds plain tuples ``(time, kind, a, b)``: agent free, abandonment,
-  retrial / callback arrival, roster change, overflow.  No per-event objects.
+* The heap holds plain tuples ``(time, kind, a, b)``: agent free, abandonment of a
+  caller who will call again, retrial / callback arrival, roster change, overflow.
+  No per-event objects.
+* Abandonment is lazy: a waiting caller's deadline (arrival + patience) needs no heap
+  event.  Whoever looks at the caller next — a freed agent at the queue head, an
+  overflow, a callback offer counting the queue — finds ``deadline < now`` and
+  records the abandonment at the deadline.  Under FCFS within priority this is exact:
+  nobody could have answered the caller between the deadline and that look, and
+  what is still waiting when the run ends abandons at its deadline.  Only callers
+  whose abandonment has consequences in time (they will call again) get an event;
+  tracing (live queue lengths on every arrival) keeps every abandonment eager.
 * Queues are deques of call indices, one per (skill, live|callback); a call that
-  left (answered elsewhere or abandoned) is skipped lazily at the head, so leaving
-  is O(1).  Priority across queues = skill priority, then arrival time (FCFS).
+  left (answered elsewhere or abandoned) is skipped at the head, so leaving is
+  O(1).  Priority across queues = skill priority, then arrival time (FCFS).
 * Agents are anonymous within a team: a team's idle agents are a deque of the
   times they became idle, so "longest idle" is the smallest head across the
   qualified teams.  Roster cuts take idle agents first and let busy ones finish.
 * Results are flat per-attempt arrays; statistics are computed afterwards with
   numpy (:mod:`queue_engine.stats`), so the loop only records times.
+
+:func:`simulate` first offers the run to the exact fast paths of
+:mod:`queue_engine.fcfs`; ``SimResult.path`` says which engine ran.
 """
 
 from __future__ import annotations
@@ -25,7 +37,7 @@ from heapq import heapify, heappop, heappush
 
 import numpy as np
 
-from queue_engine.fcfs import is_plain_fcfs, simulate_fcfs
+from queue_engine.fcfs import fast_path
 from queue_engine.model import Model, callback_thresholds, skill_staff
 from queue_engine.results import (
     ABANDONED,
@@ -57,22 +69,37 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
              fast: bool = True) -> SimResult:
     """Run one replication of ``model`` over its horizon; reproducible from ``seed``.
 
-    ``fast`` lets a plain single-queue FCFS model take the exact Kiefer–Wolfowitz path.
+    ``fast`` lets the model take an exact fast path of :mod:`queue_engine.fcfs` when
+    it qualifies (same variates, the same waits call by call); ``fast=False`` forces
+    the general event loop.  The result's ``path`` names the engine that ran.
     """
     rng = np.random.default_rng(seed)
     t_arr, g_arr = arrivals(model, rng)
+    pat_a = durations(rng, model.pat_mean, model.pat_cv, g_arr)
+    svc_a = durations(rng, model.aht_mean, model.aht_cv, g_arr)
+    if fast and not trace:
+        res = fast_path(model, t_arr, g_arr, pat_a, svc_a, rng)
+        if res is not None:
+            return res
+    res = event_loop(model, rng, t_arr, g_arr, pat_a, svc_a, trace=trace, lazy=not trace)
+    res.path = "event-loop"
+    return res
+
+
+def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr: np.ndarray,
+               pat_a: np.ndarray, svc_a: np.ndarray, trace: bool = False,
+               lazy: bool = True) -> SimResult:
+    """The general engine.  ``lazy=False`` gives every abandonment its heap event (the
+    reference the lazy bookkeeping is tested against, call by call)."""
     n_fresh = t_arr.size
-    if fast and not trace and is_plain_fcfs(model):
-        pat_a = durations(rng, model.pat_mean, model.pat_cv, g_arr)
-        svc_a = durations(rng, model.aht_mean, model.aht_cv, g_arr)
-        return simulate_fcfs(model, t_arr, g_arr, pat_a, svc_a)
     G, T, H = len(model.skills), len(model.teams), model.horizon_hours
     prio = model.priority.tolist()
 
     arr = t_arr.tolist()
     sk = g_arr.tolist()
-    pat = durations(rng, model.pat_mean, model.pat_cv, g_arr).tolist()
-    svc = durations(rng, model.aht_mean, model.aht_cv, g_arr).tolist()
+    pat = pat_a.tolist()
+    dl = (t_arr + pat_a).tolist()  # deadline: the caller hangs up at arrival + patience
+    svc = svc_a.tolist()
     att = [1] * n_fresh
     iscb = [False] * n_fresh
     ans = [-1.0] * n_fresh
@@ -81,8 +108,8 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     out = bytearray([UNFINISHED]) * n_fresh
     waiting = bytearray(n_fresh)
 
-    pat_kind, pat_a, pat_b = dist_table(model.pat_mean, model.pat_cv)
-    svc_kind, svc_a, svc_b = dist_table(model.aht_mean, model.aht_cv)
+    pat_kind, pat_a_, pat_b = dist_table(model.pat_mean, model.pat_cv)
+    svc_kind, svc_a_, svc_b = dist_table(model.aht_mean, model.aht_cv)
     pool_e: list[float] = []
     pool_z: list[float] = []
 
@@ -103,8 +130,10 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
         parent[len(arr)] = prev
         arr.append(t)
         sk.append(g)
-        pat.append(_INF if cb else draw(pat_kind[g], pat_a[g], pat_b[g]))
-        svc.append(draw(svc_kind[g], svc_a[g], svc_b[g]))
+        p = _INF if cb else draw(pat_kind[g], pat_a_[g], pat_b[g])
+        pat.append(p)
+        dl.append(t + p)
+        svc.append(draw(svc_kind[g], svc_a_[g], svc_b[g]))
         att.append(a)
         iscb.append(cb)
         ans.append(-1.0)
@@ -123,21 +152,28 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                 (not overflow_policy or prof[t][g] >= max(p[g] for p in prof))] for g in range(G)]
     secondary = [[t for t in range(T) if prof[t][g] > 0 and t not in primary[g]]
                  for g in range(G)]
+    retry_p, retry_max = model.retry_p, model.retry_max
+    delays = model.retry_delays
+    cb_accept, cb_after = model.cb_accept, model.cb_after_hours
+    any_cb = bool(cb_accept or cb_after)
     # Queue ids: 2g = live calls of skill g, 2g+1 = callbacks of skill g (answered after live).
     qprio = [0] * (2 * G)
     for g in range(G):
         qprio[2 * g] = prio[g] * 2 + 1
         qprio[2 * g + 1] = prio[g] * 2
-    team_q: list[list[tuple[int, float, int, float]]] = []
+    team_q: list[list[tuple[int, float, int]]] = []
     for t in range(T):
         lst = []
         for g in range(G):
             if prof[t][g] > 0:
                 d = pdelay if t in secondary[g] else 0.0
-                lst.append((2 * g, d, qprio[2 * g], prof[t][g]))
-                lst.append((2 * g + 1, d, qprio[2 * g + 1], prof[t][g]))
+                lst.append((2 * g, d, qprio[2 * g]))
+                if any_cb:
+                    lst.append((2 * g + 1, d, qprio[2 * g + 1]))
         lst.sort(key=lambda x: -x[2])
         team_q.append(lst)
+    # A team that answers one queue with no delay (the common case) scans just that deque.
+    solo = [tq[0][0] if len(tq) == 1 and not tq[0][1] else -1 for tq in team_q]
     queues: list[deque[int]] = [deque() for _ in range(2 * G)]
     qlen = [0] * G  # live callers waiting per skill (callbacks excluded)
     idle: list[deque[float]] = [deque() for _ in range(T)]
@@ -147,10 +183,10 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     staff = model.staff.tolist()
     ovf_to = model.overflow_to.tolist()
     ovf_after = model.overflow_after.tolist()
-    retry_p, retry_max = model.retry_p, model.retry_max
-    delays = model.retry_delays
-    cb_accept, cb_after = model.cb_accept, model.cb_after_hours
     cb_thr = callback_thresholds(model).tolist() if cb_accept else None
+    # Lazy deadlines per skill, consulted only to count the queue for a callback offer.
+    dlh: list[list[tuple[float, int]]] = [[] for _ in range(G)]
+    count_q = lazy and bool(cb_accept)
     next_open = [[-1] * H for _ in range(G)] if cb_after > 0 else None
     if next_open is not None:
         for g in range(G):
@@ -169,6 +205,19 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     heap: list[tuple[float, int, int, int]] = [(h * 3600.0, _STAFF, h, 0) for h in range(H)]
     heap.sort()
 
+    def still_waiting(i: int, now: float) -> bool:
+        """Is caller i in a queue at ``now``?  Records a lazy abandonment it finds."""
+        if not waiting[i]:
+            return False
+        d = dl[i]
+        if d < now:
+            waiting[i] = 0
+            out[i] = ABANDONED
+            fin[i] = d
+            qlen[sk[i]] -= 1
+            return False
+        return True
+
     def start(i: int, t: int, g_q: int, now: float) -> None:
         ans[i] = now
         if trace:
@@ -184,11 +233,11 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
         best_p = -1
         best_a = _INF
         best_q = 0
-        for qid, d, p, _pf in team_q[t]:
+        for qid, d, p in team_q[t]:
             if p < best_p:
                 break
             q = queues[qid]
-            while q and not waiting[q[0]]:
+            while q and not still_waiting(q[0], now):
                 q.popleft()
             if not q:
                 continue
@@ -249,33 +298,64 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                     leaving[x] -= 1
                     present[x] -= 1
                     continue
-                # Inline of take_next (the hottest path).
-                best_i = -1
-                best_p = -1
-                best_a = INF
-                best_q = 0
-                for qid, d, p, _pf in team_q[x]:
-                    if p < best_p:
-                        break
+                qid = solo[x]
+                if qid >= 0:  # one queue to look at
                     q = queues[qid]
-                    while q and not waiting[q[0]]:
-                        q.popleft()
-                    if q:
+                    while q:
                         i = q[0]
-                        a = arr[i]
-                        if d and now - a < d:
-                            continue
-                        if p > best_p or a < best_a:
-                            best_i, best_p, best_a, best_q = i, p, a, qid
-                if best_i < 0:
-                    if leaving[x]:  # closing time and nobody left to answer: go home
-                        leaving[x] -= 1
-                        present[x] -= 1
-                    else:
-                        idle[x].append(now)
-                    continue
-                queues[best_q].popleft()
-                i = best_i
+                        if waiting[i]:
+                            if dl[i] >= now:
+                                break
+                            waiting[i] = 0  # hung up unseen: record it at the deadline
+                            out[i] = 1
+                            fin[i] = dl[i]
+                            qlen[sk[i]] -= 1
+                        q.popleft()
+                    if not q:
+                        if leaving[x]:  # closing time and nobody left to answer: go home
+                            leaving[x] -= 1
+                            present[x] -= 1
+                        else:
+                            idle[x].append(now)
+                        continue
+                    q.popleft()
+                    best_q = qid
+                else:
+                    # Inline of take_next (the hottest path).
+                    best_i = -1
+                    best_p = -1
+                    best_a = INF
+                    best_q = 0
+                    for qid, d, p in team_q[x]:
+                        if p < best_p:
+                            break
+                        q = queues[qid]
+                        while q:
+                            i = q[0]
+                            if waiting[i]:
+                                if dl[i] >= now:
+                                    break
+                                waiting[i] = 0
+                                out[i] = 1
+                                fin[i] = dl[i]
+                                qlen[sk[i]] -= 1
+                            q.popleft()
+                        if q:
+                            i = q[0]
+                            a = arr[i]
+                            if d and now - a < d:
+                                continue
+                            if p > best_p or a < best_a:
+                                best_i, best_p, best_a, best_q = i, p, a, qid
+                    if best_i < 0:
+                        if leaving[x]:
+                            leaving[x] -= 1
+                            present[x] -= 1
+                        else:
+                            idle[x].append(now)
+                        continue
+                    queues[best_q].popleft()
+                    i = best_i
                 if best_q & 1 == 0:  # live callers only; callbacks are not 'ahead'
                     qlen[sk[i]] -= 1
                 ans[i] = now
@@ -284,23 +364,22 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                 waiting[i] = 0
                 if trace:
                     g_q = best_q >> 1
-                    ast_h[g_q] = (3.0 * ast_h[g_q] + now - best_a) / 4.0
+                    ast_h[g_q] = (3.0 * ast_h[g_q] + now - arr[i]) / 4.0
                 hpush(heap, (now + svc[i] / proft[x][best_q], 0, x, i))
                 continue
-            if kind == 1:  # _ABN
+            if kind == 1:  # _ABN: a caller who will call again hangs up (y: retries)
                 if waiting[x]:
                     waiting[x] = 0
                     out[x] = 1
                     fin[x] = now
                     qlen[sk[x]] -= 1
-                    if retry_p and att[x] < retry_max:
-                        if len(U) < 2:
+                    if y:
+                        if not U:
                             U.extend(rng.random(65536).tolist())
-                        if U.pop() < retry_p:
-                            lo, hi = delays[min(att[x] - 1, len(delays) - 1)]
-                            j = new_attempt(now + lo + (hi - lo) * U.pop(), sk[x], att[x] + 1,
-                                            False, x)
-                            hpush(heap, (arr[j], _ARR, j, 0))
+                        lo, hi = delays[min(att[x] - 1, len(delays) - 1)]
+                        j = new_attempt(now + lo + (hi - lo) * U.pop(), sk[x], att[x] + 1,
+                                        False, x)
+                        hpush(heap, (arr[j], _ARR, j, 0))
                 continue
             if kind == _STAFF:
                 h = x
@@ -325,7 +404,7 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                         leaving[t] += cut
                 continue
             if kind == _OVT or kind == _OVS:
-                if not waiting[x]:
+                if not still_waiting(x, now):
                     continue
                 g2 = y
                 if kind == _OVS:
@@ -388,25 +467,44 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
                 ast_h[g] = 0.75 * ast_h[g]
             hpush(heap, (now + svc[i] / proft[t][2 * g], 0, t, i))
             continue
-        if cb_accept and not cb and qlen[g] >= cb_thr[g][min(int(now // 3600.0), H - 1)]:
-            if not U:
-                U.extend(rng.random(65536).tolist())
-            if U.pop() < cb_accept:
-                out[i] = 3
-                fin[i] = now
-                i = new_attempt(now, g, att[i], True, i)
+        if cb_accept and not cb:
+            thr = cb_thr[g][min(int(now // 3600.0), H - 1)]
+            if qlen[g] >= thr and count_q:  # settle hang-ups the count may still hold
+                hq = dlh[g]
+                while hq and hq[0][0] < now:
+                    d, j = hpop(hq)
+                    if waiting[j]:
+                        waiting[j] = 0
+                        out[j] = 1
+                        fin[j] = d
+                        qlen[g] -= 1
+            if qlen[g] >= thr:
+                if not U:
+                    U.extend(rng.random(65536).tolist())
+                if U.pop() < cb_accept:  # the callback keeps the caller's place in line
+                    out[i] = 3
+                    fin[i] = now
+                    i = new_attempt(now, g, att[i], True, i)
         queues[2 * g + cb].append(i)
         waiting[i] = 1
-        if not cb:
-            qlen[g] += 1
-        p = pat[i]
-        if p < INF:
-            hpush(heap, (now + p, 1, i, 0))
         if cb:
             continue
-        if overflow_policy and secondary[g]:
+        qlen[g] += 1
+        d = dl[i]
+        if d < INF:
+            if retry_p and att[i] < retry_max:
+                if not U:
+                    U.extend(rng.random(65536).tolist())
+                again = U.pop() < retry_p  # decided now, acted on if the caller hangs up
+            else:
+                again = False
+            if again or not lazy:
+                hpush(heap, (d, 1, i, again))
+            elif count_q:
+                hpush(dlh[g], (d, i))
+        if overflow_policy and secondary[g] and d > now + pdelay:
             hpush(heap, (now + pdelay, _OVT, i, g))
-        if ovf_to[g] >= 0:
+        if ovf_to[g] >= 0 and d > now + ovf_after[g]:
             hpush(heap, (now + ovf_after[g], _OVS, i, ovf_to[g]))
 
     n = len(arr)
@@ -414,6 +512,13 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
     a = np.asarray(ans)
     f = np.asarray(fin)
     oc = np.frombuffer(bytes(out), dtype=np.uint8).copy()
+    # Still waiting when the last agent went home: they hang up at their deadline.
+    still = np.frombuffer(bytes(waiting), dtype=np.uint8).astype(bool)
+    if still.any():
+        dla = np.asarray(dl)
+        gone = still & np.isfinite(dla)
+        oc[gone] = ABANDONED
+        f[gone] = dla[gone]
     wait = np.full(n, np.nan)
     m_ans = oc == ANSWERED
     wait[m_ans] = a[m_ans] - arrival[m_ans]
