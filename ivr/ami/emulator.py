@@ -30,7 +30,8 @@ from urllib.parse import quote
 import structlog
 
 from ivr.ami.codec import Decoder, Message, encode
-from ivr.ami.emulator_calls import CallRunner, Channel, QueueSim
+from ivr.ami.emulator_calls import CallRunner, Channel
+from ivr.ami.emulator_queue import QueueSim
 
 log = structlog.get_logger("ivr.ami.emulator")
 

@@ -1,4 +1,4 @@
-"""Channels, AsyncAGI commands and queues of the FAKE Asterisk in ``emulator.py``.
+"""Channels and the AsyncAGI loop of the FAKE Asterisk in ``emulator.py``.
 
 Part of the AMI emulator (not Asterisk): every event sequence here copies the order recorded in
 ../shared/asterisk/transcripts — see the comments naming the transcript each one follows.
@@ -7,23 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shlex
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ivr.ami.codec import Message
+from ivr.ami.emulator_agi import AgiCommands, CallerLeft
 
 if TYPE_CHECKING:
     from ivr.ami.emulator import AMIEmulator, CallerScript
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
-SAMPLES_PER_S = 8000
-ALL_DIGITS = "0123456789*#"
-
-
-class _Hungup(Exception):
-    """The caller hung up while an AGI command ran."""
 
 
 @dataclass(eq=False)
@@ -70,7 +64,7 @@ class Channel:
         return [("Dest" + k, v) for k, v in self.headers()]
 
 
-class CallRunner:
+class CallRunner(AgiCommands):
     """Runs emulated channels: the inbound dialplan, the AsyncAGI loop and its commands."""
 
     def __init__(self, emu: AMIEmulator) -> None:
@@ -99,18 +93,18 @@ class CallRunner:
         return ch
 
     async def _sleep(self, ch: Channel, seconds: float) -> None:
-        """Sleep scaled time; raise ``_Hungup`` if the caller hangs up meanwhile."""
+        """Sleep scaled time; raise ``CallerLeft`` if the caller hangs up meanwhile."""
         if ch.hangup_evt.is_set():
-            raise _Hungup
+            raise CallerLeft
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(ch.hangup_evt.wait(), self.emu.scaled(seconds))
         if ch.hangup_evt.is_set():
-            raise _Hungup
+            raise CallerLeft
 
     async def _next_digit(self, ch: Channel, seconds: float | None) -> str | None:
         """A key from the caller within ``seconds`` (scaled), None on timeout."""
         if ch.hangup_evt.is_set():
-            raise _Hungup
+            raise CallerLeft
         get = asyncio.ensure_future(ch.digits.get())
         hang = asyncio.ensure_future(ch.hangup_evt.wait())
         timeout = None if seconds is None else self.emu.scaled(seconds)
@@ -125,7 +119,7 @@ class CallRunner:
         if get.done() and not get.cancelled():  # raced: keep the key for later
             ch.digits.put_nowait(get.result())
         if hang in done:
-            raise _Hungup
+            raise CallerLeft
         return None
 
     def press(self, ch: Channel, digit: str) -> None:
@@ -154,7 +148,7 @@ class CallRunner:
                 if i:
                     await self._sleep(ch, 0.4)
                 self.press(ch, d)
-        except _Hungup:
+        except CallerLeft:
             pass
         finally:
             ch.feeding = False
@@ -223,18 +217,18 @@ class CallRunner:
                         and ch.commands_run >= script.hangup_after_commands:
                     await self._sleep(ch, script.press_delay_s)  # a moment, then BYE
                     ch.hangup_evt.set()
-                    raise _Hungup
+                    raise CallerLeft
                 cmd, cmd_id = await self._next_command(ch)
                 ch.commands_run += 1
                 ended = await self._exec(ch, cmd, cmd_id)
                 if ended:
                     return
-        except _Hungup:
+        except CallerLeft:
             self._caller_hangup(ch)
 
     async def _next_command(self, ch: Channel) -> tuple[str, str | None]:
         if ch.hangup_evt.is_set():
-            raise _Hungup
+            raise CallerLeft
         get = asyncio.ensure_future(ch.agi_queue.get())
         hang = asyncio.ensure_future(ch.hangup_evt.wait())
         done, _ = await asyncio.wait({get, hang}, return_when=asyncio.FIRST_COMPLETED)
@@ -242,7 +236,7 @@ class CallRunner:
             hang.cancel()
             return get.result()
         get.cancel()
-        raise _Hungup
+        raise CallerLeft
 
     def request_hangup(self, ch: Channel) -> None:
         if not ch.hangup_requested:
@@ -284,7 +278,7 @@ class CallRunner:
         hung = False
         try:
             result, after = await self._run_command(ch, command)
-        except _Hungup:
+        except CallerLeft:
             # the caller left mid-command: the command returns -1, then AGI ends
             self.request_hangup(ch)
             result, after, hung = "200 result=-1", None, True
@@ -316,151 +310,6 @@ class CallRunner:
         extra = [("CommandId", cmd_id)] if cmd_id is not None else []
         self.ev("agi", "AsyncAGIExec", ch, ("Result", agi_result(result)), *extra)
 
-    async def _run_command(self, ch: Channel, command: str):
-        """Returns (result line, callable to run after AsyncAGIExec or None)."""
-        try:
-            words = shlex.split(command)
-        except ValueError:
-            return "520 Invalid command syntax.  Proper usage not available.", None
-        upper = [w.upper() for w in words[:2]]
-        emu = self.emu
-        if upper[:2] == ["STREAM", "FILE"] and len(words) >= 3:
-            escape = words[3] if len(words) > 3 else ""
-            return await self._stream(ch, words[2], escape), None
-        if upper[:2] == ["GET", "DATA"] and len(words) >= 3:
-            timeout_ms = int(words[3]) if len(words) > 3 and words[3].isdigit() else 5000
-            max_digits = int(words[4]) if len(words) > 4 and words[4].isdigit() else 1024
-            return await self._get_data(ch, words[2], timeout_ms or 5000, max_digits), None
-        if upper[:2] in (["SAY", "NUMBER"], ["SAY", "DIGITS"]) and len(words) >= 3:
-            escape = words[3] if len(words) > 3 else ""
-            res = await self._stream(ch, "digits/" + words[2], escape)
-            return res.rsplit(" endpos", 1)[0], None
-        if upper[:2] == ["WAIT", "FOR"] and len(words) >= 4:
-            self._start_presses(ch)
-            ms = int(words[3]) if words[3].lstrip("-").isdigit() else 0
-            d = await self._next_digit(ch, None if ms < 0 else ms / 1000)
-            return f"200 result={ord(d) if d else 0}", None
-        if upper[:2] == ["SET", "VARIABLE"] and len(words) >= 4:
-            self.varset(ch, words[2], words[3])
-            return "200 result=1", None
-        if upper[:2] == ["GET", "VARIABLE"] and len(words) >= 3:
-            v = ch.variables.get(words[2])
-            return ("200 result=0" if v is None else f"200 result=1 ({v})"), None
-        if upper[:1] == ["ANSWER"] or upper[:1] == ["NOOP"]:
-            return "200 result=0", None
-        if upper[:1] == ["EXEC"] and len(words) >= 2:
-            app, data = words[1], " ".join(words[2:])
-            if app.lower() == "queue":
-                return await self._queue(ch, data), None
-            if app.lower() == "playback":
-                ok = emu.prompt_exists(data.split(",")[0])
-                if ok:
-                    await self._sleep(ch, emu.prompt_s)
-                self.varset(ch, "PLAYBACKSTATUS", "SUCCESS" if ok else "FAILED")
-                return "200 result=0", None
-            if app.lower() in ("wait", "noop", "set"):
-                return "200 result=0", None
-            return "200 result=-2", None
-        if upper[:1] == ["HANGUP"]:
-            # originate_local_asyncagi: SoftHangupRequest 32, then AGI ends with AGISTATUS
-            self.ev("call", "SoftHangupRequest", ch, ("Cause", "32"))
-            ch.end_reason = ch.end_reason or "agi-hangup"
-
-            def after() -> None:
-                self._end_agi(ch, "HANGUP")
-                self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
-                self._hangup(ch, "16", "Normal Clearing")
-            return "200 result=1", after
-        if upper[:2] == ["ASYNCAGI", "BREAK"]:
-            return "200 result=0", lambda: self._after_break(ch)
-        return "510 Invalid or unknown command", None
-
-    async def _after_break(self, ch: Channel) -> None:
-        """The ``[hotline-ivr]`` context after AGI (ivr/asterisk_export.py): into
-        ``Queue(${HOTLINE_QUEUE},,,,${HOTLINE_QUEUE_TIMEOUT})`` when set, then ``Hangup()``."""
-        self._end_agi(ch, "SUCCESS")
-        queue = ch.variables.get("HOTLINE_QUEUE", "")
-        ch.priority += 1
-        self.newexten(ch, "GotoIf", f'$["{queue}" = ""]?done')
-        if queue:
-            timeout = ch.variables.get("HOTLINE_QUEUE_TIMEOUT", "")
-            ch.priority += 1
-            self.newexten(ch, "Set", f"QUEUE_PRIO={ch.variables.get('HOTLINE_PRIORITY', '')}")
-            ch.priority += 1
-            self.newexten(ch, "Queue", f"{queue},,,,{timeout}")
-            q = self.emu.queues.get(queue)
-            try:
-                if q is None:
-                    self.varset(ch, "QUEUESTATUS", "UNKNOWN")
-                else:
-                    ch.queue_result = await q.enter(ch, float(timeout) if timeout else None)
-            except _Hungup:  # queue_abandon: ... QueueCallerLeave, SoftHangupRequest, Hangup
-                ch.end_reason = ch.end_reason or "caller-hangup"
-                self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
-                self._hangup(ch, "0" if ch.queue_result == "ABANDON" else "16",
-                             "Unknown" if ch.queue_result == "ABANDON" else "Normal Clearing")
-                return
-        ch.priority += 1
-        self.newexten(ch, "Hangup", "")
-        ch.end_reason = ch.end_reason or "dialplan-hangup"
-        self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
-        self._hangup(ch, "16", "Normal Clearing")
-
-    async def _stream(self, ch: Channel, path: str, escape: str) -> str:
-        """STREAM FILE: result=<ASCII code> when a key in ``escape`` interrupts, else 0;
-        ``result=-1 endpos=0`` when the file does not exist (README of the transcripts)."""
-        emu = self.emu
-        if not emu.prompt_exists(path):
-            return "200 result=-1 endpos=0"
-        total = emu.prompt_s
-        if not escape:
-            await self._sleep(ch, total)
-            return f"200 result=0 endpos={int(total * SAMPLES_PER_S)}"
-        self._start_presses(ch)
-        t0 = time.monotonic()
-        deadline = t0 + emu.scaled(total)
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return f"200 result=0 endpos={int(total * SAMPLES_PER_S)}"
-            d = await self._next_digit(ch, left / max(emu.time_scale, 1e-9))
-            if d is None:
-                continue
-            if d in escape:
-                played = (time.monotonic() - t0) / max(emu.time_scale, 1e-9)
-                self.varset(ch, "PLAYBACKSTATUS", "FAILED")  # as recorded on Asterisk 22
-                return f"200 result={ord(d)} endpos={int(min(played, total) * SAMPLES_PER_S)}"
-
-    async def _get_data(self, ch: Channel, path: str, timeout_ms: int, max_digits: int) -> str:
-        """GET DATA: digits up to ``max_digits`` or ``#``; ``(timeout)`` when time ran out."""
-        emu = self.emu
-        self._start_presses(ch)
-        got = ""
-        if emu.prompt_exists(path):
-            d = await self._next_digit(ch, emu.prompt_s)
-            if d is not None:
-                got = d
-        timeout = timeout_ms / 1000
-        while len(got) < max_digits and not got.endswith("#"):
-            d = await self._next_digit(ch, timeout)
-            if d is None:
-                return f"200 result={got} (timeout)"
-            got += d
-        return f"200 result={got.rstrip('#')}"
-
-    # -- queue (queue_timeout / queue_abandon) ----------------------------------------------------
-    async def _queue(self, ch: Channel, data: str) -> str:
-        args = data.split(",")
-        q = self.emu.queues.get(args[0])
-        timeout = float(args[4]) if len(args) > 4 and args[4] else None
-        if q is None:
-            self.varset(ch, "QUEUESTATUS", "UNKNOWN")
-            return "200 result=0"
-        status = await q.enter(ch, timeout)
-        ch.queue_result = status
-        return "200 result=0"
-
-    # -- originate (originate_local_simple / misc_errors_and_command) ------------------------------
     async def originate(self, m: Message, action_id: str | None) -> None:
         emu = self.emu
         target = m.get("Channel", "")
@@ -507,154 +356,8 @@ class CallRunner:
             ch.context, ch.exten = "hotline-ivr", "s"
             await self.run_agi(ch, priority=2, dnid="unknown")
         else:
-            with contextlib.suppress(_Hungup):
+            with contextlib.suppress(CallerLeft):
                 await self._sleep(ch, float(data) if data.replace(".", "").isdigit() else 1.0)
             if not ch.gone:
                 self.ev("call", "HangupRequest", ch, ("Cause", "0"))
                 self._hangup(ch, "0", "Unknown")
-
-
-@dataclass(eq=False)
-class _Agent:
-    name: str
-    interface: str
-    busy: bool = False
-    calls_taken: int = 0
-
-
-class QueueSim:
-    """One app_queue queue with logged-in agents answering after ``ring_s``."""
-
-    def __init__(self, emu: AMIEmulator, name: str, agents: list[str], ring_s: float,
-                 talk_s: float, strategy: str) -> None:
-        self.emu, self.name, self.ring_s, self.talk_s, self.strategy = (
-            emu, name, ring_s, talk_s, strategy)
-        self.agents = [_Agent(a, f"PJSIP/{a}") for a in agents]
-        self.waiting: list[tuple[Channel, float]] = []
-        self.free: asyncio.Queue[_Agent] = asyncio.Queue()
-        for a in self.agents:
-            self.free.put_nowait(a)
-        self.completed = self.abandoned = 0
-
-    # -- list-action payloads (queue_timeout transcript order) ----------------------------------
-    def params(self) -> list[tuple[str, str]]:
-        return [("Queue", self.name), ("Max", "0"), ("Strategy", self.strategy),
-                ("Calls", str(len(self.waiting))), ("Holdtime", "0"), ("TalkTime", "0"),
-                ("Completed", str(self.completed)), ("Abandoned", str(self.abandoned)),
-                ("ServiceLevel", "0"), ("ServicelevelPerf", "0.0"), ("ServicelevelPerf2", "0.0"),
-                ("Weight", "0")]
-
-    def member(self, a: _Agent) -> list[tuple[str, str]]:
-        return [("Queue", self.name), ("Name", a.name), ("Location", a.interface),
-                ("StateInterface", a.interface), ("Membership", "static"), ("Penalty", "0"),
-                ("CallsTaken", str(a.calls_taken)), ("LastCall", "0"), ("LastPause", "0"),
-                ("LoginTime", str(int(self.emu.started))), ("InCall", "1" if a.busy else "0"),
-                ("Status", "2" if a.busy else "1"), ("Paused", "0"), ("PausedReason", ""),
-                ("Wrapuptime", "0")]
-
-    def members(self) -> list[list[tuple[str, str]]]:
-        return [self.member(a) for a in self.agents]
-
-    def entries(self) -> list[list[tuple[str, str]]]:
-        now = time.monotonic()
-        return [[("Queue", self.name), ("Position", str(i)), ("Channel", ch.name),
-                 ("Uniqueid", ch.uniqueid), ("CallerIDNum", ch.callerid_num),
-                 ("CallerIDName", ch.callerid_name), ("ConnectedLineNum", "<unknown>"),
-                 ("ConnectedLineName", "<unknown>"),
-                 ("Wait", str(int((now - t) / max(self.emu.time_scale, 1e-9)))),
-                 ("Priority", "0")]
-                for i, (ch, t) in enumerate(self.waiting, 1)]
-
-    def summary(self) -> list[tuple[str, str]]:
-        free = sum(not a.busy for a in self.agents)
-        return [("Queue", self.name), ("LoggedIn", str(len(self.agents))),
-                ("Available", str(free)), ("Callers", str(len(self.waiting))),
-                ("HoldTime", "0"), ("TalkTime", "0"), ("LongestHoldTime", "0")]
-
-    # -- a caller in the queue ------------------------------------------------------------------
-    async def enter(self, ch: Channel, timeout: float | None) -> str:
-        """Returns QUEUESTATUS (TIMEOUT / COMPLETED); raises _Hungup on caller hang-up."""
-        calls = self.emu.calls
-        ch.app, ch.appdata = "Queue", self.name
-        self.emu.emit("call", [("Event", "DeviceStateChange"), ("Device", f"Queue:{self.name}"),
-                               ("State", "RINGING")])
-        t0 = time.monotonic()
-        self.waiting.append((ch, t0))
-        calls.ev("agent", "QueueCallerJoin", ch, ("Queue", self.name),
-                 ("Position", str(len(self.waiting))), ("Count", str(len(self.waiting))))
-        calls.ev("call", "MusicOnHoldStart", ch, ("Class", "default"))
-        get = asyncio.ensure_future(self.free.get())
-        hang = asyncio.ensure_future(ch.hangup_evt.wait())
-        t = None if timeout is None else self.emu.scaled(timeout)
-        done, _ = await asyncio.wait({get, hang}, timeout=t, return_when=asyncio.FIRST_COMPLETED)
-        hold = str(int((time.monotonic() - t0) / max(self.emu.time_scale, 1e-9)))
-        pos = str(1 + next((i for i, (c, _) in enumerate(self.waiting) if c is ch), 0))
-        if get not in done:
-            get.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await get
-            if get.done() and not get.cancelled():
-                self.free.put_nowait(get.result())
-            caller_left = hang in done
-            hang.cancel()
-            if caller_left:  # queue_abandon: HangupRequest first
-                calls.request_hangup(ch)
-            calls.ev("call", "MusicOnHoldStop", ch)
-            self.abandoned += 1
-            calls.ev("agent", "QueueCallerAbandon", ch, ("Queue", self.name), ("Position", pos),
-                     ("OriginalPosition", pos), ("HoldTime", hold))
-            self._leave(ch, pos)
-            if caller_left:
-                ch.queue_result = "ABANDON"
-                raise _Hungup
-            calls.varset(ch, "QUEUESTATUS", "TIMEOUT")
-            return "TIMEOUT"
-        hang.cancel()
-        agent = get.result()
-        agent.busy = True
-        self._member_status(agent)
-        achan = calls.new_channel(agent.interface, agent.name, agent.name, "agents", agent.name,
-                                  "ru")
-        achan.state = 6
-        calls.ev("agent", "AgentCalled", ch, *achan.dest_headers(), ("Queue", self.name),
-                 ("Interface", agent.interface), ("MemberName", agent.name))
-        try:
-            await calls._sleep(ch, self.ring_s)
-            calls.ev("call", "MusicOnHoldStop", ch)
-            self._leave(ch, pos)
-            calls.ev("agent", "AgentConnect", ch, *achan.dest_headers(), ("Queue", self.name),
-                     ("MemberName", agent.name), ("Interface", agent.interface),
-                     ("RingTime", str(int(self.ring_s))), ("HoldTime", hold))
-            reason = "agent"
-            try:
-                await calls._sleep(ch, self.talk_s)
-            except _Hungup:
-                reason = "caller"
-                calls.request_hangup(ch)
-            calls.ev("agent", "AgentComplete", ch, *achan.dest_headers(), ("Queue", self.name),
-                     ("MemberName", agent.name), ("Interface", agent.interface),
-                     ("HoldTime", hold), ("TalkTime", str(int(self.talk_s))), ("Reason", reason))
-            self.completed += 1
-            agent.calls_taken += 1
-            ch.queue_result = "COMPLETED"
-            ch.end_reason = ch.end_reason or (
-                "caller-hangup" if reason == "caller" else "agent-hangup")
-            # the bridged call is over: the caller channel is hung up under the AGI
-            ch.hangup_evt.set()
-            raise _Hungup
-        finally:
-            agent.busy = False
-            self.emu.channels.pop(achan.name, None)
-            self._member_status(agent)
-            self.free.put_nowait(agent)
-
-    def _leave(self, ch: Channel, pos: str) -> None:
-        self.waiting = [(c, t) for c, t in self.waiting if c is not ch]
-        self.emu.emit("call", [("Event", "DeviceStateChange"), ("Device", f"Queue:{self.name}"),
-                               ("State", "NOT_INUSE")])
-        self.emu.calls.ev("agent", "QueueCallerLeave", ch, ("Queue", self.name),
-                          ("Position", pos), ("Count", str(len(self.waiting))))
-        self.emu.calls.varset(ch, "QUEUEPOSITION", pos)
-
-    def _member_status(self, a: _Agent) -> None:
-        self.emu.emit("agent", [("Event", "QueueMemberStatus"), *self.member(a)])
