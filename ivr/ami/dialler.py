@@ -3,8 +3,8 @@
 Rules:
 
 * Every ``interval_s`` the pending callbacks whose ``next_attempt_at`` is due are taken (in
-  serving order) and marked ``dialling`` in one transaction, so two bridges sharing the database
-  never dial the same request twice (the row update is the claim).
+  serving order); each is claimed by a conditional ``UPDATE … WHERE status='pending'``, so two
+  bridges sharing the database never dial the same request twice.
 * Each is dialled with ``Originate`` (``Async: true``) on ``Local/<number>@hotline-callback``
   continuing at ``hotline-callback,answered`` (see ``ivr.asterisk_export``), with our own
   ``ChannelId``: the answered leg's ``AsyncAGIStart`` carries it as ``Uniqueid``, which is how
@@ -114,20 +114,28 @@ class Dialler:
                 await asyncio.wait_for(stop.wait(), self.interval_s)
 
     def _claim(self, now: datetime) -> list[dict[str, Any]]:
-        from ivr.callbacks import due_callbacks
+        """Take due callbacks: each row moves pending → dialling by a conditional UPDATE, so of
+        several bridges on one database exactly one wins it (portable: SQLite, PostgreSQL)."""
+        from sqlalchemy import update
+
+        from ivr.callbacks import Callback, due_callbacks
 
         out = []
         with self.factory.begin() as db:
             for cb in due_callbacks(db, now)[: self.batch]:
-                if not cb.number:
-                    cb.status = "failed"
+                status = "dialling" if cb.number else "failed"
+                won = db.execute(
+                    update(Callback)
+                    .where(Callback.id == cb.id, Callback.status == "pending",
+                           Callback.attempts == cb.attempts)
+                    .values(status=status, attempts=(cb.attempts or 0) + (status == "dialling"))
+                    .execution_options(synchronize_session=False)).rowcount == 1
+                if not won or status == "failed":
                     continue
-                cb.status = "dialling"
-                cb.attempts = (cb.attempts or 0) + 1
                 out.append({"id": cb.id, "call_id": cb.call_id, "number": cb.number,
                             "skill": cb.skill, "priority": cb.priority,
                             "language": cb.language, "line": cb.line, "region": cb.region,
-                            "attempts": cb.attempts,
+                            "attempts": (cb.attempts or 0) + 1,
                             "arrival_time": _aware(cb.arrival_at).timestamp()})
         return out
 

@@ -101,3 +101,26 @@ def test_fifth_failed_attempt_gives_up(env):
     with factory() as db:
         cb = db.scalars(select(Callback)).one()
     assert (cb.status, cb.attempts) == ("failed", 5)
+
+
+def test_two_diallers_never_claim_the_same_callback(env, monkeypatch):
+    """Scale-out: two bridges read the same due list at once; each callback is dialled once."""
+    import ivr.callbacks
+    from ivr.ami.dialler import Dialler
+
+    _, factory = env
+    now = datetime.now(UTC)
+    with factory.begin() as db:
+        for i in range(10):
+            request_callback(db, call_id=f"o-{i}", number=f"+7916000000{i}", skill="tax",
+                             priority=0, now=now)
+    with factory() as db:  # what the second bridge read before the first one claimed
+        stale = ivr.callbacks.due_callbacks(db, now)
+        db.expunge_all()
+    got_a = Dialler(None, factory)._claim(now)
+    monkeypatch.setattr(ivr.callbacks, "due_callbacks", lambda db, now: stale)
+    got_b = Dialler(None, factory)._claim(now)
+    assert len(got_a) == 10 and got_b == []
+    with factory() as db:
+        assert {(c.status, c.attempts) for c in db.scalars(select(Callback))} == {
+            ("dialling", 1)}
