@@ -25,6 +25,7 @@ import contextlib
 import socket
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,14 +139,15 @@ class Bridge:
         if not uid or uid in self.calls or call_id in self._finished:
             return
         env = parse_agi_env(m) if not adopted else {}
-        dnid = env.get("agi_dnid") if env else m.get("Exten")
-        if dnid == "unknown":
-            dnid = env.get("agi_extension")
+        dnid = env.get("agi_dnid") if env else None
+        if dnid in ("", "unknown"):
+            dnid = None  # resolved from HOTLINE_DID (or the extension) when the call starts
         info = CallInfo(
             call_id=call_id, uniqueid=uid, channel=env.get("agi_channel") or m.get("Channel", ""),
             dnid=dnid, callerid=env.get("agi_callerid") or m.get("CallerIDNum"),
             callerid_name=env.get("agi_calleridname") or m.get("CallerIDName"),
-            language=env.get("agi_language") or m.get("Language"), env=env, adopted=adopted)
+            language=env.get("agi_language") or m.get("Language"), env=env, adopted=adopted,
+            exten=m.get("Exten"))
         call = CallState(info, self.clock(), log.bind(call_id=call_id, channel=info.channel))
         call.last_event_t = self.conn.last_read_t or time.perf_counter()
         self.calls[uid] = call
@@ -156,6 +158,8 @@ class Bridge:
         clog = call.log
         clog.info("call.start", dnid=call.info.dnid, adopted=call.info.adopted)
         try:
+            if call.info.dnid in (None, "", "unknown"):
+                await self._dnid_from_channel(call)
             call.session = self.session_factory(call.info)
             cmds = list(call.session.start(self.clock()))
             while True:
@@ -189,6 +193,16 @@ class Bridge:
                 self._by_cmd.pop(cid, None)
             call.waiters.clear()
             self._maybe_finish(call)
+
+    async def _dnid_from_channel(self, call: CallState) -> None:
+        """No DNID in the Env (Local channels, some trunks, adopted calls): the exported
+        dialplan also sets ``HOTLINE_DID`` on the channel before AGI — ask for it."""
+        res = await self._agi_lossy(call, "GET VARIABLE HOTLINE_DID")
+        if res is not None and res.ok and res.result == "1" and res.data:
+            dnid: str | None = res.data
+        else:  # not our exported dialplan: the extension dialled is the best we have
+            dnid = call.info.env.get("agi_extension") or call.info.exten
+        call.info = replace(call.info, dnid=dnid)
 
     def _tell_session(self, call: CallState, event: Any) -> None:
         try:

@@ -28,6 +28,7 @@ class CallInfo:
     language: str | None
     env: dict[str, str]
     adopted: bool = False  # started before this bridge saw its AsyncAGIStart
+    exten: str | None = None  # the channel's extension when AGI started
 
 
 @dataclass

@@ -164,10 +164,14 @@ class AMIEmulator:
         callerid_name: str = "sipp",
         language: str = "ru",
         agi_args: tuple[str, ...] = (),
+        variables: dict[str, str] | None = None,
+        agi_dnid: str | None = None,
     ) -> Channel:
-        """Start an inbound SIP call into ``from-trunk`` → ``AGI(agi:async)``."""
+        """Start an inbound SIP call into ``from-trunk`` → ``AGI(agi:async)``. ``variables``
+        are set on the channel before AGI (as the exported dialplan sets ``HOTLINE_*``);
+        ``agi_dnid`` overrides the Env's ``agi_dnid`` (``unknown`` on some trunks)."""
         return self.calls.inbound(dnid, callerid, script or CallerScript(), callerid_name,
-                                  language, agi_args)
+                                  language, agi_args, variables or {}, agi_dnid)
 
     def add_queue(self, name: str, agents: list[str] | None = None, *, ring_s: float = 1.0,
                   talk_s: float = 5.0, strategy: str = "ringall") -> QueueSim:

@@ -155,10 +155,11 @@ class CallRunner(AgiCommands):
 
     # -- inbound call (asyncagi_sip_dtmf) ---------------------------------------------------------
     def inbound(self, dnid: str, callerid: str, script: CallerScript, cidname: str,
-                language: str, agi_args: tuple[str, ...]) -> Channel:
+                language: str, agi_args: tuple[str, ...], variables: dict[str, str],
+                agi_dnid: str | None) -> Channel:
         ch = self.new_channel("PJSIP/trunk", callerid, cidname, "from-trunk", dnid, language)
         ch.script = script
-        self.emu.spawn(self._inbound(ch, agi_args))
+        self.emu.spawn(self._inbound(ch, agi_args, variables, agi_dnid))
         if script.hangup_after_s is not None:
             self.emu.spawn(self._hangup_timer(ch, script.hangup_after_s))
         return ch
@@ -171,7 +172,9 @@ class CallRunner(AgiCommands):
         ch.end_reason = ch.end_reason or "ami-hangup"
         ch.hangup_evt.set()
 
-    async def _inbound(self, ch: Channel, agi_args: tuple[str, ...]) -> None:
+    async def _inbound(self, ch: Channel, agi_args: tuple[str, ...],
+                       variables: dict[str, str] | None = None,
+                       agi_dnid: str | None = None) -> None:
         self.ev("call", "Newchannel", ch)
         self.varset(ch, "SIPDOMAIN", "127.0.0.1")
         self.newexten(ch, "NoOp", f"IVR call to {ch.exten} from {ch.callerid_num}")
@@ -183,7 +186,9 @@ class CallRunner(AgiCommands):
                                ("State", "INUSE")])
         ch.priority = 3
         self.newexten(ch, "Set", f"CHANNEL(language)={ch.language}")
-        await self.run_agi(ch, priority=4, agi_args=agi_args)
+        for k, v in (variables or {}).items():
+            self.varset(ch, k, v)
+        await self.run_agi(ch, priority=4, agi_args=agi_args, dnid=agi_dnid)
 
     def agi_env(self, ch: Channel, agi_args: tuple[str, ...], dnid: str) -> str:
         from ivr.ami.emulator import agi_env

@@ -144,3 +144,29 @@ def test_serve_runs_the_bridge_until_stopped(tmp_path, monkeypatch):
     row = _rows(factory)[f"srv:{ch.uniqueid}"]
     assert row.outcome == "abandoned_ivr" and row.did == "+78005553535"
     engine.dispose()
+
+
+def test_dnid_missing_from_env_is_read_from_hotline_did(hotline):
+    """Trunks that send no DNID: the route comes from the HOTLINE_DID channel variable."""
+    hl, factory = hotline
+
+    async def main():
+        records = []
+        async with AMIEmulator(time_scale=0.002) as emu:
+            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hl,
+                                 server_id="ast1", clock=lambda: MONDAY_10)
+            inner = bridge.on_call_end
+            bridge.on_call_end = lambda r: (records.append(r), inner(r))
+            await conn.start()
+            emu.place_call(dnid="s", agi_dnid="unknown", variables={"HOTLINE_DID": "+78005553536"},
+                           script=CallerScript(presses=["4"]))
+            for _ in range(2000):
+                if records:
+                    break
+                await asyncio.sleep(0.01)
+            await bridge.close()
+            await conn.close()
+        return records
+    (rec,) = asyncio.run(main())
+    row = _rows(factory)[rec.call_id]
+    assert rec.dnid == "+78005553536" and row.did == "+78005553536" and row.outcome == "queued"
