@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import signal
 from datetime import UTC, datetime
@@ -96,6 +97,7 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
 
     url = url or os.environ.get("HOTLINE_AMI_URL", "ami://ivr:ivrsecret@127.0.0.1:5038")
     hotline = Hotline.load(dialplans, db_url=db_url)
+    gc.freeze()  # dialplan/menus live forever: keep them out of the collector's scans (p99)
     conn, bridge = build(
         url, hotline, server_id=server_id or os.environ.get("HOTLINE_SERVER_ID"),
         recordings=recordings or os.environ.get("HOTLINE_RECORDINGS", "recordings"),
