@@ -39,6 +39,7 @@ import numpy as np
 
 from queue_engine.fcfs import fast_path
 from queue_engine.model import Model, callback_thresholds, skill_staff
+from queue_engine.paths import Inputs, build_result
 from queue_engine.results import (
     ABANDONED,
     ANSWERED,
@@ -47,7 +48,7 @@ from queue_engine.results import (
     UNFINISHED,
     SimResult,
 )
-from queue_engine.variates import arrivals, dist_table, durations
+from queue_engine.variates import SkillDraws, arrivals, durations
 
 __all__ = [
     "ABANDONED",
@@ -69,28 +70,39 @@ def simulate(model: Model, seed: int = 0, trace: bool = False,
              fast: bool = True) -> SimResult:
     """Run one replication of ``model`` over its horizon; reproducible from ``seed``.
 
-    ``fast`` lets the model take an exact fast path of :mod:`queue_engine.fcfs` when
-    it qualifies (same variates, the same waits call by call); ``fast=False`` forces
-    the general event loop.  The result's ``path`` names the engine that ran.
+    ``fast`` lets the parts of the centre that are single FCFS queues take the exact
+    Kiefer–Wolfowitz path (same variates, the same waits call by call); ``fast=False``
+    forces the general event loop everywhere.  ``SimResult.path`` names what ran.
     """
-    rng = np.random.default_rng(seed)
-    t_arr, g_arr = arrivals(model, rng)
-    pat_a = durations(rng, model.pat_mean, model.pat_cv, g_arr)
-    svc_a = durations(rng, model.aht_mean, model.aht_cv, g_arr)
+    inp = draw_inputs(model, np.random.default_rng(seed))
     if fast and not trace:
-        res = fast_path(model, t_arr, g_arr, pat_a, svc_a, rng)
+        res = fast_path(model, inp, event_loop)
         if res is not None:
             return res
-    res = event_loop(model, rng, t_arr, g_arr, pat_a, svc_a, trace=trace, lazy=not trace)
+    res = event_loop(model, inp, trace=trace, lazy=not trace)
     res.path = "event-loop"
     return res
 
 
-def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr: np.ndarray,
-               pat_a: np.ndarray, svc_a: np.ndarray, trace: bool = False,
-               lazy: bool = True) -> SimResult:
+def draw_inputs(model: Model, rng: np.random.Generator) -> Inputs:
+    """Everything random that is known before the run, the same for every engine."""
+    t_arr, g_arr = arrivals(model, rng)
+    pat = durations(rng, model.pat_mean, model.pat_cv, g_arr)
+    svc = durations(rng, model.aht_mean, model.aht_cv, g_arr)
+    H = model.horizon_hours
+    hr = np.minimum((t_arr // 3600).astype(np.int64), H - 1)
+    closed = ~model.open_[g_arr, hr]
+    asks = np.zeros(0, dtype=np.int64)
+    if model.cb_after_hours and closed.any():
+        cidx = np.nonzero(closed)[0]
+        asks = cidx[rng.random(cidx.size) < model.cb_after_hours]
+    return Inputs(t_arr, g_arr, pat, svc, closed, asks, rng.spawn(len(model.skills)))
+
+
+def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True) -> SimResult:
     """The general engine.  ``lazy=False`` gives every abandonment its heap event (the
     reference the lazy bookkeeping is tested against, call by call)."""
+    t_arr, g_arr, pat_a, svc_a = inp.t_arr, inp.g_arr, inp.pat, inp.svc
     n_fresh = t_arr.size
     G, T, H = len(model.skills), len(model.teams), model.horizon_hours
     prio = model.priority.tolist()
@@ -108,32 +120,18 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
     out = bytearray([UNFINISHED]) * n_fresh
     waiting = bytearray(n_fresh)
 
-    pat_kind, pat_a_, pat_b = dist_table(model.pat_mean, model.pat_cv)
-    svc_kind, svc_a_, svc_b = dist_table(model.aht_mean, model.aht_cv)
-    pool_e: list[float] = []
-    pool_z: list[float] = []
-
-    def draw(kind: int, a: float, b: float) -> float:
-        if kind == 2:
-            return _INF
-        if kind == 0:
-            if not pool_e:
-                pool_e.extend(rng.standard_exponential(8192).tolist())
-            return a * pool_e.pop()
-        if not pool_z:
-            pool_z.extend(rng.standard_normal(8192).tolist())
-        return math.exp(a + b * pool_z.pop())
-
+    draws = SkillDraws(model, inp.streams)
+    unif, d_pat, d_svc = draws.u, draws.patience, draws.service
     parent: dict[int, int] = {}  # attempt -> the attempt it follows (retrial or callback)
+    pend: dict[int, float] = {}  # caller -> delay of the retrial if they hang up
 
-    def new_attempt(t: float, g: int, a: int, cb: bool, prev: int) -> int:
+    def new_attempt(t: float, g: int, a: int, cb: bool, prev: int, p: float, s: float) -> int:
         parent[len(arr)] = prev
         arr.append(t)
         sk.append(g)
-        p = _INF if cb else draw(pat_kind[g], pat_a_[g], pat_b[g])
         pat.append(p)
         dl.append(t + p)
-        svc.append(draw(svc_kind[g], svc_a_[g], svc_b[g]))
+        svc.append(s)
         att.append(a)
         iscb.append(cb)
         ans.append(-1.0)
@@ -154,6 +152,7 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
                  for g in range(G)]
     retry_p, retry_max = model.retry_p, model.retry_max
     delays = model.retry_delays
+    n_delays = len(delays)
     cb_accept, cb_after = model.cb_accept, model.cb_after_hours
     any_cb = bool(cb_accept or cb_after)
     # Queue ids: 2g = live calls of skill g, 2g+1 = callbacks of skill g (answered after live).
@@ -204,6 +203,7 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
 
     heap: list[tuple[float, int, int, int]] = [(h * 3600.0, _STAFF, h, 0) for h in range(H)]
     heap.sort()
+    INF = _INF
 
     def still_waiting(i: int, now: float) -> bool:
         """Is caller i in a queue at ``now``?  Records a lazy abandonment it finds."""
@@ -265,28 +265,24 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
 
     # Fresh calls in closed hours never meet the ACD: settle them here, vectorised, and
     # queue the callback requests some of them leave for the first working hour.
-    hr = np.minimum((t_arr // 3600).astype(np.int64), H - 1)
-    closed = ~model.open_[g_arr, hr]
+    closed = inp.closed
     if closed.any():
-        cidx = np.nonzero(closed)[0]
         out_np = np.frombuffer(out, dtype=np.uint8)
-        out_np[cidx] = CLOSED
+        out_np[closed] = CLOSED
         del out_np
-        if cb_after and next_open is not None:
-            asks = cidx[rng.random(cidx.size) < cb_after]
-            for i in asks.tolist():
-                nh = next_open[sk[i]][hr[i]]
+        if next_open is not None:
+            for i in inp.asks.tolist():
+                g = sk[i]
+                nh = next_open[g][min(int(arr[i] // 3600.0), H - 1)]
                 if nh >= 0:
-                    j = new_attempt(nh * 3600.0, sk[i], 1, True, i)
+                    j = new_attempt(nh * 3600.0, g, 1, True, i, INF, d_svc(g))
                     heap.append((arr[j], _ARR, j, 0))
             heapify(heap)
     stream = np.nonzero(~closed)[0].tolist()
     n_stream = len(stream)
     ai = 0
     next_arr = arr[stream[0]] if n_stream else _INF
-    INF = _INF
     hpush, hpop = heappush, heappop
-    U: list[float] = []  # seeded uniforms for offers and retrials, refilled in blocks
     proft = [[prof[t][q >> 1] for q in range(2 * G)] for t in range(T)]
     single = [c[0] if len(c) == 1 else -1 for c in primary]
     while True:
@@ -373,13 +369,12 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
                     out[x] = 1
                     fin[x] = now
                     qlen[sk[x]] -= 1
-                    if y:
-                        if not U:
-                            U.extend(rng.random(65536).tolist())
-                        lo, hi = delays[min(att[x] - 1, len(delays) - 1)]
-                        j = new_attempt(now + lo + (hi - lo) * U.pop(), sk[x], att[x] + 1,
-                                        False, x)
+                    if y:  # patience and handle time are drawn when the retrial arrives
+                        j = new_attempt(now + pend.pop(x), sk[x], att[x] + 1, False, x, -1.0,
+                                        -1.0)
                         hpush(heap, (arr[j], _ARR, j, 0))
+                elif y:
+                    del pend[x]
                 continue
             if kind == _STAFF:
                 h = x
@@ -425,15 +420,18 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
                 h = H - 1
             if not is_open[g][h]:
                 out[i] = 2
-                if cb_after and not iscb[i] and next_open is not None:
-                    if not U:
-                        U.extend(rng.random(65536).tolist())
-                    if U.pop() < cb_after:
-                        nh = next_open[g][h]
-                        if nh >= 0:
-                            j = new_attempt(nh * 3600.0, g, att[i], True, i)
-                            hpush(heap, (arr[j], _ARR, j, 0))
+                if (cb_after and not iscb[i] and next_open is not None
+                        and unif(g) < cb_after):
+                    nh = next_open[g][h]
+                    if nh >= 0:
+                        j = new_attempt(nh * 3600.0, g, att[i], True, i, INF, d_svc(g))
+                        hpush(heap, (arr[j], _ARR, j, 0))
                 continue
+            if pat[i] < 0:  # a retrial: its variates are drawn on arrival, in time order
+                p = d_pat(g)
+                pat[i] = p
+                dl[i] = now + p
+                svc[i] = d_svc(g)
         else:
             if ai >= n_stream:
                 break
@@ -468,7 +466,8 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
             hpush(heap, (now + svc[i] / proft[t][2 * g], 0, t, i))
             continue
         if cb_accept and not cb:
-            thr = cb_thr[g][min(int(now // 3600.0), H - 1)]
+            h = int(now // 3600.0)
+            thr = cb_thr[g][h if h < H else H - 1]
             if qlen[g] >= thr and count_q:  # settle hang-ups the count may still hold
                 hq = dlh[g]
                 while hq and hq[0][0] < now:
@@ -478,13 +477,10 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
                         out[j] = 1
                         fin[j] = d
                         qlen[g] -= 1
-            if qlen[g] >= thr:
-                if not U:
-                    U.extend(rng.random(65536).tolist())
-                if U.pop() < cb_accept:  # the callback keeps the caller's place in line
-                    out[i] = 3
-                    fin[i] = now
-                    i = new_attempt(now, g, att[i], True, i)
+            if qlen[g] >= thr and unif(g) < cb_accept:
+                out[i] = 3  # the callback keeps the caller's place in line
+                fin[i] = now
+                i = new_attempt(now, g, att[i], True, i, INF, d_svc(g))
         queues[2 * g + cb].append(i)
         waiting[i] = 1
         if cb:
@@ -492,14 +488,15 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
         qlen[g] += 1
         d = dl[i]
         if d < INF:
-            if retry_p and att[i] < retry_max:
-                if not U:
-                    U.extend(rng.random(65536).tolist())
-                again = U.pop() < retry_p  # decided now, acted on if the caller hangs up
-            else:
-                again = False
-            if again or not lazy:
-                hpush(heap, (d, 1, i, again))
+            if retry_p and att[i] < retry_max and unif(g) < retry_p:
+                # Will call again if they hang up: drawn now, in arrival order, like the
+                # fast path does; the hang-up gets its event to place the retrial in time.
+                k = att[i] - 1
+                lo, hi = delays[k if k < n_delays else n_delays - 1]
+                pend[i] = lo + (hi - lo) * unif(g)
+                hpush(heap, (d, 1, i, 1))
+            elif not lazy:
+                hpush(heap, (d, 1, i, 0))
             elif count_q:
                 hpush(dlh[g], (d, i))
         if overflow_policy and secondary[g] and d > now + pdelay:
@@ -507,35 +504,14 @@ def event_loop(model: Model, rng: np.random.Generator, t_arr: np.ndarray, g_arr:
         if ovf_to[g] >= 0 and d > now + ovf_after[g]:
             hpush(heap, (now + ovf_after[g], _OVS, i, ovf_to[g]))
 
-    n = len(arr)
-    arrival = np.asarray(arr)
-    a = np.asarray(ans)
-    f = np.asarray(fin)
-    oc = np.frombuffer(bytes(out), dtype=np.uint8).copy()
     # Still waiting when the last agent went home: they hang up at their deadline.
-    still = np.frombuffer(bytes(waiting), dtype=np.uint8).astype(bool)
-    if still.any():
-        dla = np.asarray(dl)
-        gone = still & np.isfinite(dla)
-        oc[gone] = ABANDONED
-        f[gone] = dla[gone]
-    wait = np.full(n, np.nan)
-    m_ans = oc == ANSWERED
-    wait[m_ans] = a[m_ans] - arrival[m_ans]
-    m_ab = oc == ABANDONED
-    wait[m_ab] = f[m_ab] - arrival[m_ab]
-    service = np.full(n, np.nan)
-    done = m_ans & (f >= 0)
-    service[done] = f[done] - a[done]
-    res = SimResult(
-        arrival=arrival, skill=np.asarray(sk), outcome=oc, wait=wait, service=service,
-        team=np.asarray(team_of), attempt=np.asarray(att), callback=np.asarray(iscb),
-        events=n + int(m_ans.sum()) + int((~np.isnan(wait)).sum()) + H,
-    )
-    par = np.full(n, -1, dtype=np.int64)
-    if parent:
-        par[np.fromiter(parent.keys(), np.int64)] = np.fromiter(parent.values(), np.int64)
-    res.parent = par
+    for i in np.nonzero(np.frombuffer(bytes(waiting), dtype=np.uint8))[0].tolist():
+        if dl[i] < INF:
+            out[i] = ABANDONED
+            fin[i] = dl[i]
+    n = len(arr)
+    res = build_result(arr, sk, out, ans, fin, team_of, att, iscb, parent, 0)
+    res.events = n + int((res.outcome == ANSWERED).sum()) + int((~np.isnan(res.wait)).sum()) + H
     if trace:
         for name, vals in (("ahead", tr_ahead), ("asterisk_h", tr_h), ("hol", tr_hol)):
             arr_ = np.full(n, np.nan)

@@ -12,7 +12,7 @@ import numpy as np
 
 from queue_engine.model import Model
 
-__all__ = ["arrivals", "dist_table", "durations", "lognormal_params"]
+__all__ = ["SkillDraws", "arrivals", "dist_table", "durations", "lognormal_params"]
 
 _INF = math.inf
 
@@ -57,3 +57,52 @@ def arrivals(model: Model, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     t = (np.repeat(h_idx, reps) + rng.random(skill.size)) * 3600.0
     order = np.argsort(t, kind="stable")
     return t[order], skill[order]
+
+
+_BLOCK = 1024
+
+
+class SkillDraws:
+    """What an engine draws as it goes (retrial decisions and delays, callback offers,
+    the patience and handle time of new attempts), one random stream per skill.
+
+    Why per skill: every engine handles a skill's attempts in time order, so any two
+    engines — the event loop, a fast path, the event loop on part of the centre — take
+    the same numbers for the same attempts and can be compared call by call; and one
+    skill's routing never shifts the randomness of another.
+    """
+
+    def __init__(self, model: Model, streams: list[np.random.Generator]) -> None:
+        self.streams = streams
+        n = len(streams)
+        self._u: list[list[float]] = [[] for _ in range(n)]
+        self._e: list[list[float]] = [[] for _ in range(n)]
+        self._z: list[list[float]] = [[] for _ in range(n)]
+        self._pat = dist_table(model.pat_mean, model.pat_cv)
+        self._svc = dist_table(model.aht_mean, model.aht_cv)
+
+    def u(self, g: int) -> float:
+        b = self._u[g]
+        if not b:
+            b.extend(self.streams[g].random(_BLOCK).tolist())
+        return b.pop()
+
+    def _dur(self, g: int, table: tuple[list[int], list[float], list[float]]) -> float:
+        kind = table[0][g]
+        if kind == 2:
+            return _INF
+        if kind == 0:
+            b = self._e[g]
+            if not b:
+                b.extend(self.streams[g].standard_exponential(_BLOCK).tolist())
+            return table[1][g] * b.pop()
+        b = self._z[g]
+        if not b:
+            b.extend(self.streams[g].standard_normal(_BLOCK).tolist())
+        return math.exp(table[1][g] + table[2][g] * b.pop())
+
+    def patience(self, g: int) -> float:
+        return self._dur(g, self._pat)
+
+    def service(self, g: int) -> float:
+        return self._dur(g, self._svc)
