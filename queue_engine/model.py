@@ -16,6 +16,7 @@ from queue_engine.scenario import DAYS, Scenario
 __all__ = ["HOURS", "Model", "callback_thresholds", "mmc_model", "skill_staff"]
 
 HOURS = 168
+_THR_CACHE: dict[tuple, np.ndarray] = {}
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,14 @@ def callback_thresholds(model: Model, limit: int = 2048) -> np.ndarray:
     cached = model.meta.get("_cb_thr")
     if cached is not None:
         return cached
+    # Also by content: replications in worker processes get unpickled copies of the
+    # model (without the meta cache) and would recompute it for every replication.
+    key = (model.lam.tobytes(), model.staff.tobytes(), model.prof.tobytes(),
+           model.aht_mean.tobytes(), model.pat_mean.tobytes(), model.cb_offer_above, limit)
+    cached = _THR_CACHE.get(key)
+    if cached is not None:
+        model.meta["_cb_thr"] = cached
+        return cached
     eff = skill_staff(model)
     out = np.full(eff.shape, 1 << 60, dtype=np.int64)
     js = np.arange(limit)
@@ -162,4 +171,7 @@ def callback_thresholds(model: Model, limit: int = 2048) -> np.ndarray:
         k = (ew < model.cb_offer_above).sum(axis=1)
         out[g, ok] = np.where(k < limit, k, 1 << 60)
     model.meta["_cb_thr"] = out
+    if len(_THR_CACHE) >= 16:
+        _THR_CACHE.clear()
+    _THR_CACHE[key] = out
     return out

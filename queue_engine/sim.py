@@ -62,7 +62,7 @@ __all__ = [
     "skill_staff",
 ]
 
-_DEP, _ABN, _ARR, _STAFF, _OVT, _OVS = 0, 1, 2, 3, 4, 5
+_DEP, _ABN, _ARR, _STAFF, _OVT, _OVS, _END = 0, 1, 2, 3, 4, 5, 9
 _INF = math.inf
 
 
@@ -279,14 +279,17 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
                     heap.append((arr[j], _ARR, j, 0))
             heapify(heap)
     stream = np.nonzero(~closed)[0].tolist()
-    n_stream = len(stream)
+    st = t_arr[~closed].tolist()
+    st.append(_INF)  # sentinel: no more fresh calls
     ai = 0
-    next_arr = arr[stream[0]] if n_stream else _INF
+    next_arr = st[0]
+    heap.append((_INF, _END, 0, 0))  # sentinel: the run is over when both are spent
+    heapify(heap)
     hpush, hpop = heappush, heappop
     proft = [[prof[t][q >> 1] for q in range(2 * G)] for t in range(T)]
     single = [c[0] if len(c) == 1 else -1 for c in primary]
     while True:
-        if heap and heap[0][0] <= next_arr:
+        if heap[0][0] <= next_arr:
             now, kind, x, y = hpop(heap)
             if kind == 0:  # _DEP: agent of team x finished call y
                 fin[y] = now
@@ -413,6 +416,8 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
                     qlen[sk[x]] -= 1
                     start(x, t, g2, now)
                 continue
+            if kind == _END:
+                break
             i = x  # _ARR: a retrial or a callback becomes due; agents may be off by now
             g = sk[i]
             h = int(now // 3600.0)
@@ -432,16 +437,15 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
                 pat[i] = p
                 dl[i] = now + p
                 svc[i] = d_svc(g)
+            cb = iscb[i]
         else:
-            if ai >= n_stream:
-                break
             i = stream[ai]
             now = next_arr
             ai += 1
-            next_arr = arr[stream[ai]] if ai < n_stream else INF
+            next_arr = st[ai]
+            g = sk[i]
+            cb = False
         # ---- an attempt arrives (fresh calls were filtered to open hours up front) ----
-        g = sk[i]
-        cb = iscb[i]
         if trace:
             q = queues[2 * g]
             while q and not waiting[q[0]]:
