@@ -17,7 +17,7 @@ COMMAND_MODULES = (
     "ivr.console",  # hotline call
     "ivr.registry_cli",  # hotline registry seed, hotline sms outbox
     "ivr.prompts",  # hotline prompts build|check
-    "ivr.serve",  # hotline serve
+    "ivr.ami.serve",  # hotline serve --asterisk ami://…
     "queue_engine.cli",  # hotline forecast|staff|simulate
 )
 
