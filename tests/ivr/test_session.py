@@ -1,4 +1,7 @@
-"""Scripted calls through the real machine, dialplan and database (SQLite), checked in the DB."""
+"""Scripted calls through the real machine, dialplan and database, checked in the DB.
+
+Every test runs on SQLite and on a real PostgreSQL server, with the schema made by the
+migrations (`hotline db upgrade`), as in production."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -16,7 +19,7 @@ from ivr.protocol import CallerHangup, Collect, Digits, Enqueue, Hangup, Play
 from ivr.registry import Citizen, OtpCode
 from ivr.session import Hotline, SpeechSpeaker
 from ivr.session_db import DbServices
-from ivr.store import schema
+from ivr.store.migrate import upgrade
 from ivr.store.base import make_engine, session_factory
 from ivr.store.models import Call
 from ivr.waits import FixedWait
@@ -30,11 +33,11 @@ MENUS = load_menus("dialplans")
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(db_url, monkeypatch):
     monkeypatch.setenv("HOTLINE_SECRET", "session-test-secret-0123456789")
     monkeypatch.delenv("HOTLINE_SMS_DEV_CODES", raising=False)
-    engine = make_engine(f"sqlite:///{tmp_path / 'ivr.db'}")
-    schema.metadata.create_all(engine)
+    engine = make_engine(db_url)
+    upgrade(engine)
     factory = session_factory(engine)
     with factory() as db:
         people = registry.seed(db, 3, today=MONDAY_10.date())
