@@ -145,6 +145,7 @@ def simulate_kw(model: Model, inp: Inputs) -> SimResult:
     draws = SkillDraws(model, inp.streams)
     unif, d_pat, d_svc = draws.u, draws.patience, draws.service
     retry_p, retry_max, delays = model.retry_p, model.retry_max, model.retry_delays
+    n_delays = len(delays)
     cb_accept, cb_after = model.cb_accept, model.cb_after_hours
     thr = callback_thresholds(model)[0].tolist() if cb_accept else None
     next_open = [-1] * H
@@ -191,89 +192,58 @@ def simulate_kw(model: Model, inp: Inputs) -> SimResult:
                 cbq.append((arr[j], j))
         heapify(cbq)
     stream = np.nonzero(~inp.closed)[0].tolist()
-    n_stream = len(stream)
+    st = inp.t_arr[~inp.closed].tolist()
+    st.append(_INF)  # sentinel: no more fresh calls
     rq: list[tuple[float, int]] = []  # retrials due: (arrival, attempt)
+    bnd = [h * 3600.0 for h in range(H)]
+    bnd.append(_INF)  # sentinel: the roster stays as it is after the last hour
 
     F: list[float] = []  # free times of agents on duty (heap); <= now means idle
     L: list[float] = []  # free times of busy agents who log off when they finish
     draining = False
     hb = 0  # next hour boundary to apply
+    tau = bnd[0]
     starts: deque[float] = deque()  # answer times of callers in line (nondecreasing)
     hangs: list[float] = []  # hang-up times of callers in line (heap)
-
-    def boundary(h: int) -> None:
-        nonlocal F, L, draining
-        tau = h * 3600.0
-        L = [f for f in L if f > tau]  # leavers who finished by now went home
-        if draining:  # the drained hour is over: who is still busy logs off when done
-            L.extend(f for f in F if f > tau)
-            F = []
-            draining = False
-        cur, pend = len(F), len(L)
-        delta = staff[h] - cur
-        if delta > 0:
-            back = min(delta, pend)
-            if pend:  # no idle agent while some are leaving: the next to finish leave
-                busy = sorted(F + L)
-                k = pend - back
-                L, F = busy[:k], busy[k:]
-            for _ in range(delta - back):
-                heappush(F, tau)
-        elif delta < 0:
-            cut = -delta
-            while cut and F and F[0] <= tau:  # idle agents go first
-                heappop(F)
-                cut -= 1
-            for _ in range(cut):
-                L.append(heappop(F))
-        if staff[h] == 0 and cur > 0:  # off duty entirely: answer whoever still waits
-            F = F + L
-            heapify(F)
-            L = []
-            draining = True
-
+    U = draws.ubuf[0]
     ai = 0
     while True:
-        a = arr[stream[ai]] if ai < n_stream else _INF
+        a = st[ai]
         from_rq = False
         if rq and rq[0][0] < a:
             a = rq[0][0]
             from_rq = True
-        tau = hb * 3600.0 if hb < H else _INF
-        lim = min(tau, a)
-        # After-hours callbacks an agent takes before the next arrival or boundary.
-        while cbq and F:
-            c_arr = cbq[0][0]
-            if c_arr > lim:
-                break
-            if draining:
-                while F and F[0] <= c_arr:  # idle before the callback came: went home
-                    heappop(F)
-                if not F:
+        if cbq and F:  # after-hours callbacks an agent takes before the next event
+            lim = a if a < tau else tau  # noqa: FURB136 (cheaper than min())
+            while cbq and F:
+                c_arr = cbq[0][0]
+                if c_arr > lim:
                     break
-            f = F[0]
-            s = max(c_arr, f)
-            if s > lim:
+                if draining:
+                    while F and F[0] <= c_arr:  # idle before the callback came: went home
+                        heappop(F)
+                    if not F:
+                        break
+                f = F[0]
+                s = f if f > c_arr else c_arr  # noqa: FURB136
+                if s > lim:
+                    break
+                j = heappop(cbq)[1]
+                e = s + svc[j] * scale
+                heapreplace(F, e)
+                ans[j], fin[j], team_of[j], out[j] = s, e, 0, ANSWERED
+        if tau <= a:
+            if tau == _INF:
                 break
-            j = heappop(cbq)[1]
-            e = s + svc[j] * scale
-            heapreplace(F, e)
-            ans[j], fin[j], team_of[j], out[j] = s, e, 0, ANSWERED
-        if tau <= a and tau < _INF:
-            boundary(hb)
+            draining = _boundary(F, L, draining, staff[hb], tau)
             hb += 1
+            tau = bnd[hb]
             continue
-        if a == _INF:
-            break
         if from_rq:
             i = heappop(rq)[1]
-        else:
-            i = stream[ai]
-            ai += 1
-        h = int(a // 3600.0)
-        if h >= H:
-            h = H - 1
-        if from_rq:
+            h = int(a // 3600.0)
+            if h >= H:
+                h = H - 1
             if not is_open[h]:  # a retrial into a closed hour
                 out[i] = CLOSED
                 if cb_after and unif(0) < cb_after:
@@ -284,6 +254,9 @@ def simulate_kw(model: Model, inp: Inputs) -> SimResult:
                 continue
             pat[i] = d_pat(0)  # drawn on arrival, in time order, as the event loop does
             svc[i] = d_svc(0)
+        else:
+            i = stream[ai]
+            ai += 1
         if draining:
             while F and F[0] <= a:
                 heappop(F)
@@ -294,27 +267,31 @@ def simulate_kw(model: Model, inp: Inputs) -> SimResult:
             ans[i], fin[i], team_of[i], out[i] = a, e, 0, ANSWERED
             continue
         if cb_accept:
+            h = int(a // 3600.0)
+            if h >= H:
+                h = H - 1
             while starts and starts[0] <= a:
                 starts.popleft()
             while hangs and hangs[0] < a:
                 heappop(hangs)
-            if len(starts) + len(hangs) >= thr[h] and unif(0) < cb_accept:
+            if (len(starts) + len(hangs) >= thr[h]
+                    and (U.pop() if U else unif(0)) < cb_accept):
                 out[i] = CALLBACK_TAKEN  # the callback keeps the caller's place in line
                 fin[i] = a
                 i = new(a, att[i], True, i, _INF, d_svc(0))
         p = pat[i]
         d = a + p
         again = -1.0
-        if p < _INF and retry_p and att[i] < retry_max and unif(0) < retry_p:
-            lo, hi = delays[min(att[i] - 1, len(delays) - 1)]
+        if (p < _INF and retry_p and att[i] < retry_max
+                and (U.pop() if U else unif(0)) < retry_p):
+            k = att[i] - 1
+            lo, hi = delays[k if k < n_delays else n_delays - 1]
             again = lo + (hi - lo) * unif(0)
-        # The first agent free for this caller, applying boundaries the wait crosses.
-        while True:
-            tau = hb * 3600.0 if hb < H else _INF
-            if f <= tau or d < tau:
-                break
-            boundary(hb)
+        # The first agent free for this caller, applying the boundaries its wait crosses.
+        while f > tau and d >= tau:
+            draining = _boundary(F, L, draining, staff[hb], tau)
             hb += 1
+            tau = bnd[hb]
             f = F[0] if F else _INF
         if d < f or f == _INF:  # hangs up first (or, never hanging up, waits past the end)
             if d < _INF:
@@ -337,3 +314,40 @@ def simulate_kw(model: Model, inp: Inputs) -> SimResult:
     res = build_result(arr, [0] * n, out, ans, fin, team_of, att, iscb, parent, 0)
     res.events = 2 * n
     return res
+
+
+def _boundary(F: list[float], L: list[float], draining: bool, staff: int, tau: float) -> bool:
+    """Apply the roster of the hour starting at ``tau`` to one team, in place.
+
+    ``F``: heap of free times of agents on duty (or draining); ``L``: busy agents who log
+    off when they finish.  Returns whether the team drains (cut to zero: its agents keep
+    answering while anyone waits, then go home).  The event loop's rules, agent by agent.
+    """
+    L[:] = [f for f in L if f > tau]  # leavers who finished by now went home
+    if draining:  # the drained hour is over: who is still busy logs off when done
+        L.extend(f for f in F if f > tau)
+        F.clear()
+    cur, pend = len(F), len(L)
+    delta = staff - cur
+    if delta > 0:
+        back = min(delta, pend)
+        if pend:  # no idle agent while some are leaving: the next to finish leave
+            busy = sorted(F + L)
+            k = pend - back
+            L[:] = busy[:k]
+            F[:] = busy[k:]
+        for _ in range(delta - back):
+            heappush(F, tau)
+    elif delta < 0:
+        cut = -delta
+        while cut and F and F[0] <= tau:  # idle agents go first
+            heappop(F)
+            cut -= 1
+        for _ in range(cut):
+            L.append(heappop(F))
+    if staff == 0 and cur > 0:  # off duty entirely: answer whoever still waits
+        F.extend(L)
+        heapify(F)
+        L.clear()
+        return True
+    return False

@@ -122,6 +122,7 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
 
     draws = SkillDraws(model, inp.streams)
     unif, d_pat, d_svc = draws.u, draws.patience, draws.service
+    ubuf = draws.ubuf
     parent: dict[int, int] = {}  # attempt -> the attempt it follows (retrial or callback)
     pend: dict[int, float] = {}  # caller -> delay of the retrial if they hang up
 
@@ -481,7 +482,7 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
                         out[j] = 1
                         fin[j] = d
                         qlen[g] -= 1
-            if qlen[g] >= thr and unif(g) < cb_accept:
+            if qlen[g] >= thr and (b.pop() if (b := ubuf[g]) else unif(g)) < cb_accept:
                 out[i] = 3  # the callback keeps the caller's place in line
                 fin[i] = now
                 i = new_attempt(now, g, att[i], True, i, INF, d_svc(g))
@@ -492,7 +493,8 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
         qlen[g] += 1
         d = dl[i]
         if d < INF:
-            if retry_p and att[i] < retry_max and unif(g) < retry_p:
+            if (retry_p and att[i] < retry_max
+                    and (b.pop() if (b := ubuf[g]) else unif(g)) < retry_p):
                 # Will call again if they hang up: drawn now, in arrival order, like the
                 # fast path does; the hang-up gets its event to place the retrial in time.
                 k = att[i] - 1

@@ -75,14 +75,16 @@ class SkillDraws:
     def __init__(self, model: Model, streams: list[np.random.Generator]) -> None:
         self.streams = streams
         n = len(streams)
-        self._u: list[list[float]] = [[] for _ in range(n)]
+        # Uniform buffers, public so hot loops can pop inline: ``b.pop() if b else u(g)``
+        # takes the same numbers as ``u(g)``.
+        self.ubuf: list[list[float]] = [[] for _ in range(n)]
         self._e: list[list[float]] = [[] for _ in range(n)]
         self._z: list[list[float]] = [[] for _ in range(n)]
         self._pat = dist_table(model.pat_mean, model.pat_cv)
         self._svc = dist_table(model.aht_mean, model.aht_cv)
 
     def u(self, g: int) -> float:
-        b = self._u[g]
+        b = self.ubuf[g]
         if not b:
             b.extend(self.streams[g].random(_BLOCK).tolist())
         return b.pop()
