@@ -260,7 +260,7 @@ def load_dialplan(directory: str | Path = DEFAULT_DIR) -> Dialplan:
 
     ndoc, nfile = read("numbers.yaml", NumbersFile)
     ldoc, lfile = read("lines.yaml", LinesFile)
-    rdoc, rfile = read("regions.yaml", RegionsFile)
+    _rdoc, rfile = read("regions.yaml", RegionsFile)
     sdoc, sfile = read("schedules.yaml", SchedulesFile)
     _hdoc, hfile = read("holidays.yaml", HolidaysFile)
     _kdoc, kfile = read("skills.yaml", SkillsFile)

@@ -38,9 +38,9 @@ def mask_value(value: Any, key: str = "") -> Any:
     """Mask one value (recursively); ``key`` is the field name it sits under."""
     if key and key.lower() in TECHNICAL_KEYS:
         return value
-    if key and SECRET_KEYS.search(key) and value not in (None, "", b""):
-        if not isinstance(value, (Mapping, list, tuple)):
-            return "***"
+    if (key and SECRET_KEYS.search(key) and value not in (None, "", b"")
+            and not isinstance(value, (Mapping, list, tuple))):
+        return "***"
     if isinstance(value, str):
         return _DIGIT_RUN.sub(_mask_digits, value)
     if isinstance(value, bool) or value is None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -38,7 +39,7 @@ def parse_hours(text: str) -> tuple[Interval, ...]:
                              "(split a night shift at 24:00)")
         out.append((start, end))
     out.sort()
-    for (s1, e1), (s2, _e2) in zip(out, out[1:]):
+    for (_s1, e1), (s2, _e2) in pairwise(out):
         if s2 < e1:
             raise ValueError(f"overlapping intervals in {text!r}")
     return tuple(out)

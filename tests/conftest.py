@@ -115,14 +115,14 @@ def pg_server() -> Iterator[str]:
         shutil.chown(log, "postgres")
     subprocess.run(_as_postgres_user([
         str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-        "-o", f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-              "-c synchronous_commit=off -c full_page_writes=off",
+        "-o", (f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+               "-c synchronous_commit=off -c full_page_writes=off"),
         "start"]), check=True, capture_output=True)
     try:
         yield f"postgresql+psycopg://hotline@127.0.0.1:{port}/postgres"
     finally:
         subprocess.run(_as_postgres_user([str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast",
-                                          "-w", "stop"]), capture_output=True)
+                                          "-w", "stop"]), capture_output=True, check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 

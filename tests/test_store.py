@@ -1,6 +1,6 @@
 """The store on SQLite and on a real PostgreSQL server: schema by migration, exactly-once call
 records, an audit log that refuses changes at the database level."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, select, text
@@ -13,7 +13,7 @@ from ivr.store.migrate import current, head, upgrade
 from ivr.store.models import AuditEntry, AuditLogIsAppendOnly, Call
 
 pytestmark = pytest.mark.real("postgresql")
-T0 = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
 def test_upgrade_creates_the_schema_and_is_repeatable(db_url):
@@ -41,7 +41,7 @@ def test_a_call_is_recorded_exactly_once(db_url):
     with Session() as s:
         rows = s.scalars(select(Call)).all()
     assert len(rows) == 1 and rows[0].outcome == "self_served" and rows[0].menu_path == ["1", "2"]
-    assert rows[0].started_at.replace(tzinfo=timezone.utc) == T0 or rows[0].started_at == T0
+    assert rows[0].started_at.replace(tzinfo=UTC) == T0 or rows[0].started_at == T0
 
 
 def test_unknown_record_field_is_refused(db_url):

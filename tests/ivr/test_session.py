@@ -19,8 +19,8 @@ from ivr.protocol import CallerHangup, Collect, Digits, Enqueue, Hangup, Play
 from ivr.registry import Citizen, OtpCode
 from ivr.session import Hotline, SpeechSpeaker
 from ivr.session_db import DbServices
-from ivr.store.migrate import upgrade
 from ivr.store.base import make_engine, session_factory
+from ivr.store.migrate import upgrade
 from ivr.store.models import Call
 from ivr.waits import FixedWait
 
