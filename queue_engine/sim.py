@@ -162,6 +162,8 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
         qprio[2 * g] = prio[g] * 2 + 1
         qprio[2 * g + 1] = prio[g] * 2
     team_q: list[list[tuple[int, float, int]]] = []
+    queues_: list[deque[int]] = [deque() for _ in range(2 * G)]
+    queues = queues_
     for t in range(T):
         lst = []
         for g in range(G):
@@ -174,7 +176,9 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
         team_q.append(lst)
     # A team that answers one queue with no delay (the common case) scans just that deque.
     solo = [tq[0][0] if len(tq) == 1 and not tq[0][1] else -1 for tq in team_q]
-    queues: list[deque[int]] = [deque() for _ in range(2 * G)]
+    solo_q = [queues_[q] if q >= 0 else None for q in solo]
+    solo_g = [q >> 1 for q in solo]
+    solo_sc = [1.0 / prof[t][solo[t] >> 1] if solo[t] >= 0 else 0.0 for t in range(T)]
     qlen = [0] * G  # live callers waiting per skill (callbacks excluded)
     idle: list[deque[float]] = [deque() for _ in range(T)]
     present = [0] * T
@@ -289,6 +293,7 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
     hpush, hpop = heappush, heappop
     proft = [[prof[t][q >> 1] for q in range(2 * G)] for t in range(T)]
     single = [c[0] if len(c) == 1 else -1 for c in primary]
+    single_sc = [1.0 / prof[c[0]][g] if len(c) == 1 else 0.0 for g, c in enumerate(primary)]
     while True:
         if heap[0][0] <= next_arr:
             now, kind, x, y = hpop(heap)
@@ -298,9 +303,8 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
                     leaving[x] -= 1
                     present[x] -= 1
                     continue
-                qid = solo[x]
-                if qid >= 0:  # one queue to look at
-                    q = queues[qid]
+                q = solo_q[x]
+                if q is not None:  # one queue to look at
                     while q:
                         i = q[0]
                         if waiting[i]:
@@ -318,8 +322,17 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
                         else:
                             idle[x].append(now)
                         continue
-                    q.popleft()
-                    best_q = qid
+                    i = q.popleft()
+                    qlen[solo_g[x]] -= 1
+                    ans[i] = now
+                    team_of[i] = x
+                    out[i] = 0
+                    waiting[i] = 0
+                    if trace:
+                        g_q = solo_g[x]
+                        ast_h[g_q] = (3.0 * ast_h[g_q] + now - arr[i]) / 4.0
+                    hpush(heap, (now + svc[i] * solo_sc[x], 0, x, i))
+                    continue
                 else:
                     # Inline of take_next (the hottest path).
                     best_i = -1
@@ -457,8 +470,17 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
             tr_hol.append(now - arr[q[0]] if q else 0.0)
         t = single[g]
         if t >= 0:
-            if not idle[t]:
-                t = -1
+            q = idle[t]
+            if q:  # the skill's one team has an idle agent
+                q.popleft()
+                ans[i] = now
+                team_of[i] = t
+                out[i] = 0
+                if trace:
+                    ast_h[g] = 0.75 * ast_h[g]
+                hpush(heap, (now + svc[i] * single_sc[g], 0, t, i))
+                continue
+            t = -1
         else:
             t = idle_team(primary[g])
         if t >= 0:
