@@ -33,11 +33,11 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
 from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
 
+from queue_engine.event_loop import event_loop
 from queue_engine.model import Model, callback_thresholds
 from queue_engine.paths import Inputs, build_result, components, merge, part, single_queue
 from queue_engine.results import (
@@ -63,12 +63,11 @@ def is_plain_fcfs(model: Model) -> bool:
             and model.cb_after_hours == 0 and model.overflow_to[0] < 0)
 
 
-def fast_path(model: Model, inp: Inputs,
-              event_loop: Callable[[Model, Inputs], SimResult]) -> SimResult | None:
+def fast_path(model: Model, inp: Inputs) -> SimResult | None:
     """Run ``model`` with the fast paths where they are exact; None if none applies.
 
     Single-queue parts take Kiefer–Wolfowitz (the tight :func:`simulate_fcfs` when the
-    queue is plain, else :func:`simulate_kw`); other parts run ``event_loop``.
+    queue is plain, else :func:`simulate_kw`); other parts run the event loop.
     ``SimResult.path`` reads "kiefer-wolfowitz", or "hybrid: …" with the split.
     """
     if len(model.skills) == 1 and len(model.teams) == 1 and model.prof[0, 0] > 0:
