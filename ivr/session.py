@@ -63,10 +63,9 @@ class SpeechSpeaker:
 
     def moment(self, at: datetime, lang: str) -> tuple[str, ...]:
         local = at.astimezone(self.tz) if self.tz else at
-        said = [*speech.say_date(local.date(), lang), *speech.say_count(local.hour, "hour", lang)]
-        if local.minute:
-            said += speech.say_count(local.minute, "minute", lang)
-        return tuple(said)
+        # a next opening or a callback: always within weeks, so the year goes unsaid
+        return (*speech.say_date(local.date(), lang, year=False),
+                *speech.say_time(local.hour, local.minute, lang))
 
 
 @dataclass

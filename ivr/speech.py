@@ -169,12 +169,25 @@ def say_count(n: int, unit: str, lang: str = "ru") -> list[str]:
     return [*say_number(n, gender=UNITS.get(unit, "m"), lang=lang), unit_prompt(n, unit, lang)]
 
 
-def say_date(d: date, lang: str = "ru") -> list[str]:
-    """«пятнадцатого марта две тысячи двадцать седьмого года» / "March fifteenth, 2027"."""
+def say_date(d: date, lang: str = "ru", *, year: bool = True) -> list[str]:
+    """«пятнадцатого марта две тысячи двадцать седьмого года» / "March fifteenth, 2027";
+    ``year=False`` for near dates («двадцать третьего ноября»)."""
     if lang == "ru":
-        return [*_ru_ordinal_genitive(d.day), f"month_gen_{d.month}",
-                *_ru_ordinal_genitive(d.year), "word_year_gen"]
-    return [f"month_{d.month}", f"ord_{d.day}", *_en_number(d.year)]
+        out = [*_ru_ordinal_genitive(d.day), f"month_gen_{d.month}"]
+        return [*out, *_ru_ordinal_genitive(d.year), "word_year_gen"] if year else out
+    out = [f"month_{d.month}", f"ord_{d.day}"]
+    return [*out, *_en_number(d.year)] if year else out
+
+
+def say_time(hour: int, minute: int = 0, lang: str = "ru") -> list[str]:
+    """A clock time: «в восемь часов», «в девять часов тридцать минут»; "at eight o'clock"."""
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        raise ValueError(f"no such time {hour}:{minute:02d}")
+    if lang == "ru":
+        out = ["word_at", *say_count(hour, "hour", lang)]
+        return [*out, *say_count(minute, "minute", lang)] if minute else out
+    out = ["word_at", *_en_number(hour)]
+    return [*out, *_en_number(minute)] if minute else [*out, "word_oclock"]
 
 
 def split_minutes(minutes: int) -> tuple[int, int]:

@@ -137,4 +137,21 @@ def test_every_produced_id_has_a_text_and_every_text_is_used():
             produced.update(say_date(date(2024, month, 1), lang))
         for year in range(1000, 3000):
             produced.update(say_date(date(year, 5, 1), lang))
+        for hour in range(24):
+            for minute in (0, 1, 30):
+                produced.update(speech.say_time(hour, minute, lang))
         assert produced == speech.all_prompt_ids(lang), lang
+
+
+def test_clock_times_and_near_dates():
+    from datetime import date
+
+    from ivr.speech import say_date, say_time, text_of
+
+    assert text_of(say_time(8), "ru") == "в восемь часов"
+    assert text_of(say_time(21, 30), "ru") == "в двадцать один час тридцать минут"
+    assert text_of(say_time(2, 1), "ru") == "в два часа одна минута"
+    assert text_of(say_time(8, lang="en"), "en") == "at eight o'clock"
+    assert text_of(say_date(date(2026, 11, 23), year=False), "ru") == "двадцать третьего ноября"
+    with pytest.raises(ValueError):
+        say_time(24)
