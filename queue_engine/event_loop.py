@@ -22,6 +22,10 @@ Exact FCFS within priority.  Design, chosen for speed without giving up exactnes
 * Agents are anonymous within a team: a team's idle agents are a deque of the
   times they became idle, so "longest idle" is the smallest head across the
   qualified teams.  Roster cuts take idle agents first and let busy ones finish.
+* What is drawn during the run — whether a waiting caller will call again and after
+  what delay (at the moment they queue), a retrial's patience and handle time (when
+  it arrives), callback offers — comes from per-skill streams in arrival order, as
+  in the fast path, so both engines give the same outcome to every attempt.
 * Results are flat per-attempt arrays; statistics are computed afterwards with
   numpy (:mod:`queue_engine.stats`), so the loop only records times.
 
