@@ -306,6 +306,11 @@ class Bridge:
         if res.int_result == -1 and res.data is None:
             return Digits(keys) if keys else NoInput()
         got = keys + res.result
+        if not got and res.data != "timeout":
+            # GET DATA stops at '#': res_agi answers "200 result=" for '#' alone and
+            # "200 result= (timeout)" for silence, so an empty answer without "(timeout)" is
+            # the '#' key — "back" in a single-key menu.
+            return Digits("" if cmd.terminator == "#" else "#")
         return Digits(got) if got else NoInput()
 
     async def _agi_lossy(self, call: CallState, line: str) -> AgiResult | None:

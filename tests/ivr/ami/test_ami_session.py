@@ -73,6 +73,17 @@ def test_real_session_menu_choice_is_queued_and_recorded(hotline):
     assert (row.outcome, row.skill, row.did) == ("queued", "payments", "+78005553535")
 
 
+def test_hash_alone_reaches_the_menu_as_back(hotline):
+    """GET DATA ends on '#': "200 result=" (no "(timeout)") is the '#' key, not silence."""
+    hl, factory = hotline
+    # silent through each menu prompt (STREAM FILE), keys at the GET DATA that follows it
+    script = CallerScript(presses=[None, "8", None, "#", None, "4"])
+    records, _ = asyncio.run(_run_calls(hl, [script], wait_for=1))
+    row = _rows(factory)[records[0].call_id]
+    assert (row.outcome, row.skill) == ("queued", "payments")
+    assert row.menu_path[0].startswith("main:8") and row.menu_path[-1].startswith("main:4")
+
+
 def test_real_session_caller_hangs_up_and_row_is_written_once(hotline):
     hl, factory = hotline
     scripts = [CallerScript(presses=[], hangup_after_commands=2),
