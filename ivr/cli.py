@@ -10,6 +10,7 @@ import argparse
 import importlib
 import importlib.util
 import sys
+from datetime import datetime
 
 COMMAND_MODULES = (
     "ivr.dialplan_cli",  # hotline dialplan check|show|route|export
@@ -20,6 +21,15 @@ COMMAND_MODULES = (
     "ivr.ami.serve",  # hotline serve --asterisk ami://…
     "queue_engine.cli",  # hotline forecast|staff|simulate
 )
+
+
+def iso_moment(text: str) -> datetime:
+    """argparse type for ``--at``: an ISO time (Moscow time unless it carries an offset)."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} "
+                                         "(e.g. 2026-11-23T13:00)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +66,12 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # noqa: BLE001 - last line of defence: a message, a log event
+        import structlog
+
+        structlog.get_logger("hotline.cli").exception("command_failed", command=args.command)
+        print(f"error: {args.command}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

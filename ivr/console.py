@@ -23,6 +23,7 @@ from typing import Any, TextIO
 
 import yaml
 
+from ivr.cli import iso_moment
 from ivr.protocol import CallerHangup, Collect, Digits, Enqueue, Hangup, NoInput, Play, SetVar
 from ivr.session import CallSession, Hotline
 
@@ -154,7 +155,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("call", help="place a test call through the IVR (prompts as text)")
     p.add_argument("number", help="the hotline number dialled, in any written form")
     p.add_argument("--caller", default="+79161234567", help="the caller's number")
-    p.add_argument("--at", default=None, help="ISO time of the call (default: now, Moscow)")
+    p.add_argument("--at", type=iso_moment, default=None,
+                   help="ISO time of the call (default: now, Moscow)")
     p.add_argument("--keys", default=None, help='key tokens, e.g. "1 2 11223344595# 01021980#"')
     p.add_argument("--json", action="store_true", help="print the outcome record as JSON")
     p.add_argument("--dialplans", default="dialplans", help="directory of the YAML")
@@ -164,10 +166,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_call)
 
 
-def _start_time(text: str | None, tz: Any) -> datetime:
-    if not text:
+def _start_time(at: datetime | None, tz: Any) -> datetime:
+    if at is None:
         return datetime.now(tz)
-    at = datetime.fromisoformat(text)
     return at if at.tzinfo else at.replace(tzinfo=tz)
 
 

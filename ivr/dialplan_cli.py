@@ -1,12 +1,12 @@
 """``hotline dialplan check|show|route|export``: the dialplan for supervisors and operators."""
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from datetime import datetime
 from pathlib import Path
 
+from ivr.cli import iso_moment
 from ivr.dialplan import DEFAULT_DIR, RouteError, load_dialplan
 from ivr.numbers import NumberFormatError, pretty
 from ivr.yamlconf import ConfigError
@@ -26,7 +26,7 @@ def register(sub) -> None:
 
     r = ds.add_parser("route", help="where a call to NUMBER goes at a given moment")
     r.add_argument("number")
-    r.add_argument("--at", type=_moment, default=None,
+    r.add_argument("--at", type=iso_moment, default=None,
                    help="ISO time, Moscow time unless an offset is given (default: now)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_route)
@@ -35,14 +35,6 @@ def register(sub) -> None:
     e.add_argument("target", choices=["asterisk"])
     e.add_argument("--out", type=Path, required=True, help="directory to write into")
     e.set_defaults(func=cmd_export)
-
-
-def _moment(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} "
-                                         "(e.g. 2026-11-23T13:00)") from None
 
 
 def _load(args):

@@ -130,3 +130,14 @@ def test_per_line_override_changes_only_that_line(plan, capsys):
     edit(plan / "lines.yaml", '"2026-11-23": "10:00-12:00"', '"2026-11-23": "12:00-10:00"')
     rc, err = check(plan, capsys)
     assert rc == 1 and "lines.complaints.overrides.2026-11-23: impossible hours" in err
+
+
+@pytest.mark.parametrize("argv", [
+    ["dialplan", "route", "102", "--at", "yesterday"],
+    ["call", "102", "--at", "tomorrow noon", "--keys", "1"],
+])
+def test_bad_moment_is_a_usage_error_not_a_traceback(capsys, argv):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and "not an ISO time" in err and "Traceback" not in err
