@@ -71,8 +71,11 @@ def draw_inputs(model: Model, rng: np.random.Generator) -> Inputs:
     pat = durations(rng, model.pat_mean, model.pat_cv, g_arr)
     svc = durations(rng, model.aht_mean, model.aht_cv, g_arr)
     H = model.horizon_hours
-    hr = np.minimum((t_arr // 3600).astype(np.int64), H - 1)
-    closed = ~model.open_[g_arr, hr]
+    if model.open_.all():
+        closed = np.zeros(t_arr.size, dtype=bool)
+    else:
+        hr = np.minimum((t_arr // 3600).astype(np.int64), H - 1)
+        closed = ~model.open_[g_arr, hr]
     asks = np.zeros(0, dtype=np.int64)
     if model.cb_after_hours and closed.any():
         cidx = np.nonzero(closed)[0]
