@@ -18,6 +18,7 @@ import time
 from queue_engine.forecast import run_forecast
 from queue_engine.model import Model
 from queue_engine.scenario import load_scenario
+from queue_engine.sim import simulate
 
 
 def main() -> None:
@@ -36,6 +37,7 @@ def main() -> None:
           f"{os.cpu_count()} cores, load avg {os.getloadavg()[0]:.2f}")
     print(f"  offered calls per simulated week: {offered:,.0f} "
           f"({offered * args.reps:,.0f} in all replications, plus retrials and callbacks)")
+    print(f"  engine per replication: {simulate(model, seed=0).path}")
     print(f"  wall time: best {min(times):.2f} s, median {statistics.median(times):.2f} s "
           "(goal: < 5 s)")
 
