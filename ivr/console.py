@@ -172,27 +172,17 @@ def _start_time(at: datetime | None, tz: Any) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=tz)
 
 
-REQUIRED_TABLES = ("calls", "citizens", "applications", "ident_attempts", "otp_codes",
-                   "sms_outbox", "callbacks")
-
-
-def missing_tables(engine: Any) -> list[str]:
-    from sqlalchemy import inspect
-
-    have = set(inspect(engine).get_table_names())
-    return [t for t in REQUIRED_TABLES if t not in have]
-
-
 def cmd_call(args: argparse.Namespace) -> int:
     from ivr.waits import FixedWait
 
     waits = FixedWait(args.wait * 60) if args.wait is not None else None
     hotline = Hotline.load(args.dialplans, db_url=args.db, waits=waits)
     factory = hotline.services.factory  # type: ignore[attr-defined]
-    missing = missing_tables(factory.kw["bind"])
-    if missing:
-        print(f"error: the database lacks {', '.join(missing)}; run `hotline db upgrade`",
-              file=sys.stderr)
+    from ivr.store.migrate import upgrade_needed
+
+    problem = upgrade_needed(factory.kw["bind"])
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
         return 1
     at = _start_time(args.at, hotline.dialplan.tz)
 

@@ -61,32 +61,30 @@ def mask_personal_data(_logger: Any, _method: str, event_dict: dict[str, Any]) -
     return {k: mask_value(v, k) for k, v in event_dict.items()}
 
 
-def _mask_rendered_exception(_logger: Any, _method: str, event_dict: dict[str, Any]):
-    exc = event_dict.get("exception")
-    if isinstance(exc, str):
-        event_dict["exception"] = _DIGIT_RUN.sub(_mask_digits, exc)
-    return event_dict
-
-
 def configure_logging(fmt: str = "auto", level: int = logging.INFO, stream=None) -> None:
     """Configure structlog once per process. ``auto``: console on a TTY, JSON otherwise."""
     stream = stream or sys.stderr
     if fmt == "auto":
         fmt = "console" if getattr(stream, "isatty", lambda: False)() else "json"
-    shared = [
+    # Exceptions are rendered (without local variables, which could hold anything) *before*
+    # masking, so a SNILS in an exception message is masked like any other field.
+    if fmt == "json":
+        exceptions = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
+        renderer = structlog.processors.JSONRenderer(ensure_ascii=False)
+    else:
+        exceptions = structlog.processors.format_exc_info
+        renderer = structlog.dev.ConsoleRenderer(colors=False)
+    processors = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
+        exceptions,
         mask_personal_data,
+        renderer,
     ]
-    if fmt == "json":
-        renderer: list = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer(
-            ensure_ascii=False)]
-    else:
-        renderer = [structlog.processors.format_exc_info, _mask_rendered_exception,
-                    structlog.dev.ConsoleRenderer(colors=False)]
     structlog.configure(
-        processors=[*shared, *renderer],
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,

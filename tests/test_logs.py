@@ -49,3 +49,17 @@ def test_short_numbers_and_counts_are_left_alone():
     assert mask_value(102, "digits") == 102
     assert mask_value("press 1 then 2", "prompt") == "press 1 then 2"
     assert mask_value("ждать 5 минут", "text") == "ждать 5 минут"
+
+
+def test_json_exceptions_are_masked_and_carry_no_local_variables():
+    buf = io.StringIO()
+    configure_logging("json", stream=buf)
+    snils = "112-233-445 95"  # noqa: F841 - a local the traceback must not show
+    try:
+        raise ValueError("bad SNILS 112-233-445 95")
+    except ValueError:
+        structlog.get_logger().exception("ivr.failed")
+    out = buf.getvalue()
+    data = json.loads(out)
+    assert "112-233-445" not in out and "***-***-*** 95" in out
+    assert "locals" not in json.dumps(data["exception"])

@@ -95,8 +95,17 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
     from ivr.session import Hotline
 
-    url = url or os.environ.get("HOTLINE_AMI_URL", "ami://ivr:ivrsecret@127.0.0.1:5038")
+    url = url or os.environ.get("HOTLINE_AMI_URL")
+    if not url:
+        raise ValueError("no Asterisk to drive: give --asterisk ami://user:secret@host:5038 "
+                         "or set HOTLINE_AMI_URL")
+    parse_ami_url(url)  # refuse a malformed URL before anything starts
     hotline = Hotline.load(dialplans, db_url=db_url)
+    from ivr.store.migrate import upgrade_needed
+
+    problem = upgrade_needed(hotline.services.factory.kw["bind"])
+    if problem:
+        raise ValueError(problem)
     gc.freeze()  # dialplan/menus live forever: keep them out of the collector's scans (p99)
     conn, bridge = build(
         url, hotline, server_id=server_id or os.environ.get("HOTLINE_SERVER_ID"),
@@ -137,7 +146,13 @@ def register(sub: Any) -> None:
 
 
 def cmd_serve(args: Any) -> int:
-    asyncio.run(serve(args.asterisk, dialplans=args.dialplans, db_url=args.db,
-                      server_id=args.server_id, recordings=args.recordings,
-                      enqueue_mode=args.enqueue_mode))
+    import sys
+
+    try:
+        asyncio.run(serve(args.asterisk, dialplans=args.dialplans, db_url=args.db,
+                          server_id=args.server_id, recordings=args.recordings,
+                          enqueue_mode=args.enqueue_mode))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     return 0

@@ -19,11 +19,11 @@ def cmd_upgrade(args) -> int:
     from ivr.store.base import make_engine
     from ivr.store.migrate import upgrade
 
-    engine = make_engine(args.url)
     try:
+        engine = make_engine(args.url)
         rev = upgrade(engine)
     except SQLAlchemyError as exc:
-        print(f"error: cannot upgrade {engine.url.render_as_string()}: {exc.__class__.__name__}: "
+        print(f"error: cannot upgrade {args.url or 'the database'}: {exc.__class__.__name__}: "
               f"{str(exc).splitlines()[0]}", file=sys.stderr)
         return 1
     print(f"{engine.url.render_as_string()}: at revision {rev}")
@@ -37,8 +37,8 @@ def cmd_status(args) -> int:
     from ivr.store.migrate import current, head
     from ivr.store.schema import metadata
 
-    engine = make_engine(args.url)
     try:
+        engine = make_engine(args.url)
         rev = current(engine)
         present = set(inspect(engine).get_table_names())
         print(f"{engine.url.render_as_string()}: revision {rev} (newest {head()})")

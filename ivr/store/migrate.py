@@ -40,3 +40,12 @@ def head() -> str:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     return ScriptDirectory.from_config(cfg).get_current_head() or "(none)"
+
+
+def upgrade_needed(engine: Engine) -> str | None:
+    """A sentence telling the operator to run ``hotline db upgrade``, or None when current."""
+    at, newest = current(engine), head()
+    if at == newest:
+        return None
+    return (f"the database {engine.url.render_as_string()} is at schema revision {at}, "
+            f"this hotline needs {newest}: run `hotline db upgrade`")

@@ -13,8 +13,8 @@ from ivr import registry
 from ivr.cli import main
 from ivr.console import parse_tokens, prompt_texts, say, token_event
 from ivr.protocol import CallerHangup, Collect, Digits, NoInput
-from ivr.store import schema
 from ivr.store.base import make_engine, session_factory
+from ivr.store.migrate import upgrade
 from ivr.store.models import Call
 
 MONDAY_10 = "2026-11-23T10:00"
@@ -27,7 +27,7 @@ def db_url(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_SECRET", "console-test-secret-0123456789")
     monkeypatch.delenv("HOTLINE_SMS_DEV_CODES", raising=False)
     engine = make_engine(url)
-    schema.metadata.create_all(engine)
+    upgrade(engine)  # the schema as `hotline db upgrade` makes it
     with session_factory(engine)() as db:
         registry.seed(db, 2)
         db.commit()

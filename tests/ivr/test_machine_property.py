@@ -29,8 +29,8 @@ from ivr.menus import load_menus
 from ivr.protocol import CallerHangup, Collect, Digits, DriverError, Enqueue, Hangup, NoInput
 from ivr.session import Hotline, SpeechSpeaker
 from ivr.session_db import DbServices
-from ivr.store import schema
 from ivr.store.base import session_factory
+from ivr.store.migrate import upgrade
 from ivr.store.models import Call
 from ivr.waits import FixedWait
 
@@ -67,7 +67,7 @@ def world():
     mp.setenv("HOTLINE_SECRET", "property-test-secret-0123456789")
     engine = create_engine("sqlite://", poolclass=StaticPool,
                            connect_args={"check_same_thread": False})
-    schema.metadata.create_all(engine)
+    upgrade(engine)  # the schema as `hotline db upgrade` makes it
     factory = session_factory(engine)
     with factory() as db:
         people = registry.seed(db, 4, today=WEEK_START.date())

@@ -14,8 +14,8 @@ from ivr.dialplan import load_dialplan
 from ivr.menus import load_menus
 from ivr.session import Hotline, SpeechSpeaker
 from ivr.session_db import DbServices
-from ivr.store import schema
 from ivr.store.base import make_engine, session_factory
+from ivr.store.migrate import upgrade
 from ivr.store.models import Call
 from ivr.waits import FixedWait
 
@@ -26,7 +26,7 @@ UNREACHABLE = "+79990000000"
 def env(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_SECRET", "ami-dialler-test-secret-0123456789")
     engine = make_engine(f"sqlite:///{tmp_path / 'cb.db'}")
-    schema.metadata.create_all(engine)
+    upgrade(engine)  # the schema as `hotline db upgrade` makes it
     factory = session_factory(engine)
     dp = load_dialplan("dialplans")
     hotline = Hotline(dp, load_menus("dialplans"), DbServices(factory, FixedWait(60)),

@@ -15,8 +15,8 @@ from ivr.dialplan import load_dialplan
 from ivr.menus import load_menus
 from ivr.session import Hotline, SpeechSpeaker
 from ivr.session_db import DbServices
-from ivr.store import schema
 from ivr.store.base import make_engine, session_factory
+from ivr.store.migrate import upgrade
 from ivr.store.models import Call
 from ivr.waits import FixedWait
 
@@ -27,7 +27,7 @@ MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))
 def hotline(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_SECRET", "ami-session-test-secret-0123456789")
     engine = make_engine(f"sqlite:///{tmp_path / 'ivr.db'}")
-    schema.metadata.create_all(engine)
+    upgrade(engine)  # the schema as `hotline db upgrade` makes it
     factory = session_factory(engine)
     with factory() as db:
         registry.seed(db, 3, today=MONDAY_10.date())
@@ -131,7 +131,7 @@ def test_serve_runs_the_bridge_until_stopped(tmp_path, monkeypatch):
     monkeypatch.setenv("HOTLINE_SECRET", "ami-serve-test-secret-0123456789")
     url = f"sqlite:///{tmp_path / 'serve.db'}"
     engine = make_engine(url)
-    schema.metadata.create_all(engine)
+    upgrade(engine)  # the schema as `hotline db upgrade` makes it
     factory = session_factory(engine)
 
     async def main():
