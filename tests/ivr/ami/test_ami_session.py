@@ -181,3 +181,16 @@ def test_dnid_missing_from_env_is_read_from_hotline_did(hotline):
     (rec,) = asyncio.run(main())
     row = _rows(factory)[rec.call_id]
     assert rec.dnid == "+78005553536" and row.did == "+78005553536" and row.outcome == "queued"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["serve", "--asterisk", "http://127.0.0.1:5038"], "expected ami://"),
+    (["serve"], "no Asterisk to drive"),
+])
+def test_serve_refuses_bad_configuration_with_a_message(argv, message, capsys, monkeypatch):
+    from ivr.cli import main
+
+    monkeypatch.delenv("HOTLINE_AMI_URL", raising=False)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
