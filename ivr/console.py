@@ -134,7 +134,7 @@ def dev_code(call: CallSession, now: datetime) -> str | None:
 def _interactive() -> Iterator[str]:
     while True:
         try:
-            line = input("keys (empty = silence, 'hangup'): ")
+            line = input("keys (empty = silence; 'code' = the SMS code; 'hangup'): ")
         except EOFError:
             return
         yield line.strip() or "_"
