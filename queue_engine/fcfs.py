@@ -88,9 +88,10 @@ def fast_path(model: Model, inp: Inputs) -> SimResult | None:
         pieces.append((r, idx, skills, teams))
     res = merge(inp.t_arr.size, pieces)
     n_kw = sum(len(s) for (s, _), k in zip(parts, fast) if k)
+    n_ev = len(model.skills) - n_kw
     res.path = ("kiefer-wolfowitz" if all(fast) else
-                f"hybrid: kiefer-wolfowitz {n_kw} skills, event loop "
-                f"{len(model.skills) - n_kw} skills")
+                f"hybrid: kiefer-wolfowitz {n_kw} skill{'s' * (n_kw != 1)}, "
+                f"event loop {n_ev} skill{'s' * (n_ev != 1)}")
     return res
 
 
