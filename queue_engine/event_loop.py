@@ -436,8 +436,12 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
                 hpush(heap, (now + svc[i] * single_sc[g], 0, t, i))
                 continue
             t = -1
-        else:
-            t = idle_team(primary[g])
+        else:  # longest idle among the qualified teams (inline of idle_team)
+            since = INF
+            for c in primary[g]:
+                q = idle[c]
+                if q and q[0] < since:
+                    t, since = c, q[0]
         if t >= 0:
             idle[t].popleft()
             ans[i] = now
