@@ -238,14 +238,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         results[pol] = {"rows": _week_summary(model, res), "events": res.events,
                         "attempts": int(res.arrival.size),
                         "retrials": int((res.attempt > 1).sum()),
-                        "callbacks": int(res.callback.sum())}
+                        "callbacks": int(res.callback.sum()), "engine": res.path}
     if args.json:
         print(json.dumps({"scenario": sc.name, "seed": args.seed, "policies": results},
                          indent=1))
         return 0
     for pol, r in results.items():
         t = Table(title=f"{sc.name}, seed {args.seed}, routing {pol}: {r['attempts']} attempts "
-                  f"({r['retrials']} retrials, {r['callbacks']} callbacks)")
+                  f"({r['retrials']} retrials, {r['callbacks']} callbacks; engine {r['engine']})")
         for col in ("skill", "offered", "answered", "abandoned", "callbacks", "ASA min",
                     "SL", "SL2", "abandon"):
             t.add_column(col, justify="right")

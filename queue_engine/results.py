@@ -28,3 +28,4 @@ class SimResult:
     hol: np.ndarray | None = None  # trace: head-of-line delay on arrival
     parent: np.ndarray | None = None  # attempt this one follows (-1 for a fresh call)
     events: int = 0
+    path: str = ""  # which engine ran: kiefer-wolfowitz / event-loop / hybrid: …
