@@ -1,12 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the test suite talks to for real: PostgreSQL server, SIPp, headless Chromium,
-# espeak-ng and sox. Installs only what is missing (needs root); prints what it does.
+# Debian packages the test suite talks to for real: a PostgreSQL server, espeak-ng (prompt audio)
+# and sox (checks the audio). Installs only what is missing (needs root); prints what it does.
 set -euo pipefail
 need=()
-command -v sipp >/dev/null || need+=(sip-tester)
 command -v espeak-ng >/dev/null || need+=(espeak-ng)
 command -v sox >/dev/null || need+=(sox)
-command -v chromium >/dev/null || need+=(chromium)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
