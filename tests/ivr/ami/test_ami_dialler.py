@@ -23,9 +23,10 @@ UNREACHABLE = "+79990000000"
 
 
 @pytest.fixture
-def env(tmp_path, monkeypatch):
+def env(db_url, monkeypatch):
+    """On SQLite and on a real PostgreSQL (where bridges share one database in production)."""
     monkeypatch.setenv("HOTLINE_SECRET", "ami-dialler-test-secret-0123456789")
-    engine = make_engine(f"sqlite:///{tmp_path / 'cb.db'}")
+    engine = make_engine(db_url)
     upgrade(engine)  # the schema as `hotline db upgrade` makes it
     factory = session_factory(engine)
     dp = load_dialplan("dialplans")

@@ -1,4 +1,4 @@
-"""The bridge driving the real IVR session (dialplans/, SQLite) through the AMI emulator."""
+"""The bridge driving the real IVR session (dialplans/, the real store) through the AMI emulator."""
 from __future__ import annotations
 
 import asyncio
@@ -194,3 +194,50 @@ def test_serve_refuses_bad_configuration_with_a_message(argv, message, capsys, m
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+def test_two_bridges_share_one_database(db_url, monkeypatch):
+    """Scale-out: two Asterisk servers, one bridge each, one database (PostgreSQL in production).
+    Both emulators hand out the same Uniqueids; the server-id prefix keeps every call apart."""
+    monkeypatch.setenv("HOTLINE_SECRET", "ami-scale-out-test-secret-0123456789")
+    engine = make_engine(db_url)
+    upgrade(engine)
+    factory = session_factory(engine)
+    dp = load_dialplan("dialplans")
+
+    def hotline() -> Hotline:  # each bridge process has its own Hotline over the shared DB
+        return Hotline(dp, load_menus("dialplans"), DbServices(factory, FixedWait(180)),
+                       SpeechSpeaker(dp.tz))
+
+    async def one_server(server_id: str, epoch: int, n: int):
+        records = []
+        async with AMIEmulator(time_scale=0.002) as emu:
+            emu._epoch = epoch  # two servers started in the same second
+            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hotline(),
+                                 server_id=server_id, clock=lambda: MONDAY_10)
+            inner = bridge.on_call_end
+            bridge.on_call_end = lambda r: (records.append(r), inner(r))
+            await conn.start()
+            chans = [emu.place_call(script=CallerScript(presses=[None, str(1 + i % 7)]))
+                     for i in range(n)]
+            for _ in range(3000):
+                if len(records) >= n:
+                    break
+                await asyncio.sleep(0.01)
+            await bridge.close()
+            await conn.close()
+        return records, [c.uniqueid for c in chans]
+
+    async def both():
+        return await asyncio.gather(one_server("ast1", 1795300000, 20),
+                                    one_server("ast2", 1795300000, 20))
+
+    (rec1, uids1), (rec2, uids2) = asyncio.run(both())
+    assert set(uids1) & set(uids2), "the emulators were meant to reuse Uniqueids"
+    rows = _rows(factory)
+    assert len(rec1) == len(rec2) == 20 and len(rows) == 40
+    assert {r.call_id for r in rec1 + rec2} == set(rows)
+    assert {cid.split(":")[0] for cid in rows} == {"ast1", "ast2"}
+    outcomes = {row.outcome for row in rows.values()}
+    assert None not in outcomes and "error" not in outcomes, outcomes
+    engine.dispose()
