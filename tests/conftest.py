@@ -18,10 +18,18 @@ from glob import glob
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# No wall-clock deadlines (a loaded 2-core CI box is not a failure); in CI the examples are
+# derived from the test itself, so a red run is reproducible and not a dice roll.
+settings.register_profile("hotline", deadline=None, print_blob=True)
+settings.register_profile("hotline-ci", deadline=None, print_blob=True, derandomize=True,
+                          database=None)
+settings.load_profile("hotline-ci" if IN_CI else "hotline")
 
 
 def _pg_bindir() -> Path | None:
