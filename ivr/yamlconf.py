@@ -2,9 +2,10 @@
 
 Supervisors edit ``dialplans/*.yaml`` by hand, so a mistake must point at the exact spot:
 ``dialplans/numbers.yaml:12: numbers."8 800 555-35-36".line: unknown line 'regionl'``.
-PyYAML's node tree keeps a line mark for every key and value; we keep them beside the plain data
-and translate pydantic's error locations back into lines. Duplicate keys, which PyYAML would
-silently collapse, are errors here.
+PyYAML's node tree keeps a line mark for every key and value; ``queue_engine.yamlmarks.walk``
+keeps them beside the plain data (one loader for the IVR and the ACD) and we translate
+pydantic's error locations back into lines. Duplicate keys, which PyYAML would silently
+collapse, are errors here, all reported at once.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+
+from queue_engine.yamlmarks import line_of, walk
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[Any, ...]
@@ -45,12 +48,7 @@ class YamlDoc:
 
     def line_of(self, loc: Loc) -> int | None:
         """The line of ``loc`` or of its nearest ancestor that has one."""
-        loc = tuple(loc)
-        while loc:
-            if loc in self.lines:
-                return self.lines[loc]
-            loc = loc[:-1]
-        return self.lines.get((), 1)
+        return line_of(self.lines, tuple(loc)) or 1
 
     def problem(self, loc: Loc, message: str) -> Problem:
         where = ".".join(_fmt_key(k) for k in loc)
@@ -60,33 +58,6 @@ class YamlDoc:
 def _fmt_key(key: Any) -> str:
     text = str(key)
     return f'"{text}"' if any(c in text for c in " .:") else text
-
-
-def _convert(node: yaml.Node, loc: Loc, doc: YamlDoc, problems: list[Problem]) -> Any:
-    doc.lines[loc] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node)
-            if key in out:
-                problems.append(Problem(str(doc.path), key_node.start_mark.line + 1,
-                                        f"{'.'.join(map(_fmt_key, (*loc, key)))}: duplicate key "
-                                        f"(first on line {doc.lines[(*loc, key)]})"))
-                continue
-            doc.lines[(*loc, key)] = key_node.start_mark.line + 1
-            out[key] = _convert(value_node, (*loc, key), doc, problems)
-            doc.lines[(*loc, key)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*loc, i), doc, problems) for i, item in enumerate(node.value)]
-    return _scalar(node)
-
-
-def _scalar(node: yaml.Node) -> Any:
-    if not isinstance(node, yaml.ScalarNode):
-        raise yaml.constructor.ConstructorError(None, None, "a key must be a plain value",
-                                                node.start_mark)
-    return yaml.SafeLoader("").construct_object(node)
 
 
 def load_yaml(path: str | Path) -> YamlDoc:
@@ -107,14 +78,11 @@ def load_yaml(path: str | Path) -> YamlDoc:
     if node is None:
         doc.data = {}
         return doc
-    problems: list[Problem] = []
-    try:
-        doc.data = _convert(node, (), doc, problems)
-    except yaml.MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigError([Problem(str(path), line, f"YAML: {exc.problem}")]) from None
-    if problems:
-        raise ConfigError(problems)
+    doc.data, doc.lines, dups = walk(node)
+    if dups:
+        raise ConfigError([Problem(str(path), line, f"{'.'.join(map(_fmt_key, key_path))}: "
+                                   f"duplicate key (first on line {first})")
+                           for key_path, line, first in dups])
     return doc
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["ScenarioError", "line_of", "load_marked"]
+__all__ = ["ScenarioError", "line_of", "load_marked", "walk"]
 
 Path_ = tuple[str | int, ...]
 
@@ -27,18 +27,35 @@ class ScenarioError(ValueError):
         super().__init__(f"{where}: {key or '<top>'}: {reason}")
 
 
-def _walk(node: yaml.Node, path: Path_, marks: dict[Path_, int]) -> Any:
+Duplicate = tuple[Path_, int, int]  # (key path, its line, line where the key first appeared)
+
+
+def _walk(node: yaml.Node, path: Path_, marks: dict[Path_, int], dups: list[Duplicate]) -> Any:
     marks.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             key = yaml.safe_load(yaml.serialize(key_node))
-            marks[path + (key,)] = key_node.start_mark.line + 1
-            out[key] = _walk(value_node, path + (key,), marks)
+            key_path, line = (*path, key), key_node.start_mark.line + 1
+            if key in out:  # PyYAML would silently keep the last one
+                dups.append((key_path, line, marks[key_path]))
+                continue
+            marks[key_path] = line
+            out[key] = _walk(value_node, key_path, marks, dups)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_walk(v, path + (i,), marks) for i, v in enumerate(node.value)]
+        return [_walk(v, (*path, i), marks, dups) for i, v in enumerate(node.value)]
     return yaml.safe_load(yaml.serialize(node))
+
+
+def walk(node: yaml.Node) -> tuple[Any, dict[Path_, int], list[Duplicate]]:
+    """A composed YAML node → (plain data, {key path: line}, duplicate keys found).
+
+    Shared by every YAML file of the hotline (the IVR's dialplan reuses it: queue_engine never
+    imports ivr, so the one loader lives here)."""
+    marks: dict[Path_, int] = {}
+    dups: list[Duplicate] = []
+    return _walk(node, (), marks, dups), marks, dups
 
 
 def load_marked(file: str | Path) -> tuple[Any, dict[Path_, int]]:
@@ -56,8 +73,12 @@ def load_marked(file: str | Path) -> tuple[Any, dict[Path_, int]]:
         raise ScenarioError(file, line, "", f"not valid YAML: {getattr(exc, 'problem', exc)}")
     if node is None:
         raise ScenarioError(file, 1, "", "file is empty")
-    marks: dict[Path_, int] = {}
-    return _walk(node, (), marks), marks
+    data, marks, dups = walk(node)
+    if dups:
+        key_path, line, first = dups[0]
+        raise ScenarioError(file, line, ".".join(map(str, key_path)),
+                            f"duplicate key (first on line {first})")
+    return data, marks
 
 
 def line_of(marks: dict[Path_, int], path: Path_) -> int | None:

@@ -115,3 +115,9 @@ def test_queue_engine_never_imports_ivr() -> None:
             elif isinstance(node, ast.ImportFrom):
                 names = [node.module or ""]
             assert not any(n == "ivr" or n.startswith("ivr.") for n in names), f
+
+
+def test_duplicate_key_is_refused_not_silently_overwritten(tmp_path: Path) -> None:
+    err = _refusal(tmp_path, "  days: {mon: 1,", "  daily_calls: {a: 1}\n  days: {mon: 1,")
+    assert err.line == 5 and err.key == "arrivals.daily_calls"
+    assert "duplicate key (first on line 4)" in err.reason
