@@ -11,8 +11,8 @@ import contextlib
 import threading
 import time
 
-from ivr.ami.connection import AMIConnection
-from ivr.ami.emulator import AMIEmulator, CallerScript
+from ivr.drivers.ami.connection import AMIConnection
+from ivr.drivers.ami.emulator import AMIEmulator, CallerScript
 
 
 def start_emulator() -> tuple[AMIEmulator, asyncio.AbstractEventLoop]:
@@ -119,7 +119,7 @@ def main() -> None:
     print("asterisk-ami 0.1.7:")
     print("  ", asterisk_ami_idle(emu, loop, idle=4))
     print("  ", asterisk_ami_raising_listener(emu, loop))
-    print("ivr.ami.connection:")
+    print("ivr.drivers.ami.connection:")
     print("  ", ours(emu, loop, idle=4))
 
 

@@ -16,9 +16,9 @@ import threading
 import time
 from pathlib import Path
 
-from ivr.ami.codec import Decoder, Message
+from ivr.drivers.ami.codec import Decoder, Message
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "transcripts"
+TRANSCRIPTS = Path(__file__).resolve().parents[1] / "tests" / "data" / "asterisk" / "transcripts"
 CHUNK = 16 * 1024
 
 

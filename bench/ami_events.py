@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-TRANSCRIPTS = Path(__file__).resolve().parents[2] / "shared" / "asterisk" / "transcripts"
+TRANSCRIPTS = Path(__file__).resolve().parents[1] / "tests" / "data" / "asterisk" / "transcripts"
 
 
 def event_feed(n_events: int) -> tuple[bytes, int]:
@@ -72,7 +72,7 @@ def _server(pipe, n_events: int) -> None:
 
 
 async def ours(port: int) -> tuple[int, float]:
-    from ivr.ami.connection import AMIConnection
+    from ivr.drivers.ami.connection import AMIConnection
 
     done = asyncio.Event()
     n = 0

@@ -14,7 +14,7 @@ import sys
 
 import structlog
 
-from ivr.ami.loadgen import run_split
+from ivr.drivers.ami.loadgen import run_split
 
 
 def main() -> None:

@@ -18,17 +18,17 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from ivr import registry
-from ivr.console import dev_code, run_call
-from ivr.dialplan import load_dialplan
+from ivr.call.services import DbServices
+from ivr.call.session import Hotline, SpeechSpeaker
+from ivr.call.waits import FixedWait, PublishedWaits
+from ivr.citizens import registry
+from ivr.dialplan.menus import load_menus
+from ivr.dialplan.model import load_dialplan
+from ivr.drivers.console import dev_code, run_call
 from ivr.logs import configure_logging
-from ivr.menus import load_menus
-from ivr.session import Hotline, SpeechSpeaker
-from ivr.session_db import DbServices
 from ivr.store import schema
 from ivr.store.base import make_engine, session_factory
 from ivr.store.models import Call
-from ivr.waits import FixedWait, PublishedWaits
 
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))
 SUNDAY_23 = datetime(2026, 11, 22, 23, 0, tzinfo=ZoneInfo("Europe/Moscow"))

@@ -11,13 +11,13 @@ import sys
 import time
 from datetime import UTC, date, datetime
 
-from ivr import machine_io as io
-from ivr.dialplan import load_dialplan
-from ivr.identity import snils_check_digits
-from ivr.machine import IvrMachine
-from ivr.menus import load_menus
-from ivr.protocol import CallerHangup, Digits, NoInput
-from ivr.session import SpeechSpeaker
+from ivr.call import requests as io
+from ivr.call.machine import IvrMachine
+from ivr.call.protocol import CallerHangup, Digits, NoInput
+from ivr.call.session import SpeechSpeaker
+from ivr.citizens.checksums import snils_check_digits
+from ivr.dialplan.menus import load_menus
+from ivr.dialplan.model import load_dialplan
 
 NOW = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)  # Monday 10:00 Moscow
 SNILS = "112233445" + snils_check_digits("112233445")

@@ -10,26 +10,16 @@ import argparse
 import importlib
 import importlib.util
 import sys
-from datetime import datetime
 
 COMMAND_MODULES = (
-    "ivr.dialplan_cli",  # hotline dialplan check|show|route|export
+    "ivr.dialplan.cli",  # hotline dialplan check|show|route|export
     "ivr.store.cli",  # hotline db upgrade|...
-    "ivr.console",  # hotline call
-    "ivr.registry_cli",  # hotline registry seed, hotline sms outbox
-    "ivr.prompts",  # hotline prompts build|check
-    "ivr.ami.serve",  # hotline serve --asterisk ami://…
+    "ivr.drivers.console",  # hotline call
+    "ivr.citizens.cli",  # hotline registry seed, hotline sms outbox
+    "ivr.voice.prompts",  # hotline prompts build|check
+    "ivr.drivers.ami.serve",  # hotline serve --asterisk ami://…
     "queue_engine.cli",  # hotline forecast|staff|simulate
 )
-
-
-def iso_moment(text: str) -> datetime:
-    """argparse type for ``--at``: an ISO time (Moscow time unless it carries an offset)."""
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO time: {text!r} "
-                                         "(e.g. 2026-11-23T13:00)") from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -20,7 +20,7 @@ from typing import Any
 
 import structlog
 
-from ivr.identity import mask_tail
+from ivr.citizens.checksums import mask_tail
 
 SECRET_KEYS = re.compile(r"(otp|code|pin|passw|secret|token|hmac)", re.IGNORECASE)
 TECHNICAL_KEYS = frozenset({

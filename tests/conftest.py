@@ -21,7 +21,6 @@ import pytest
 from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 # No wall-clock deadlines (a loaded 2-core CI box is not a failure); in CI the examples are
@@ -46,7 +45,6 @@ FINDERS: dict[str, Callable[[], object]] = {
     "chromium": lambda: shutil.which("chromium") or shutil.which("chromium-browser"),
     "espeak-ng": lambda: shutil.which("espeak-ng"),
     "sox": lambda: shutil.which("sox"),
-    "shared": lambda: SHARED.is_dir() and SHARED,
 }
 
 
@@ -154,8 +152,3 @@ def db_url(request, tmp_path) -> Iterator[str]:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-
-@pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    """../shared beside the checkout (SPEC, seeds, real Asterisk transcripts)."""
-    return Path(need("shared"))

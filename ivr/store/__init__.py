@@ -3,6 +3,10 @@
 Default is an SQLite file under ``var/``; any SQLAlchemy URL via ``HOTLINE_DB_URL``
 (PostgreSQL through psycopg 3: ``postgresql+psycopg://user@host/db``).
 Every model module declares its tables on :class:`Base` so one metadata holds them all.
+
+``base`` (engine, session factory), ``models`` (calls, audit log), ``calls`` (a call's record,
+written exactly once), ``timestamps`` (UTC in, UTC out), ``schema`` (every table in one metadata,
+for migrations), ``migrate`` and ``migrations/`` (Alembic), ``cli`` (``hotline db …``).
 """
 from ivr.store.base import Base, default_url, make_engine, session_factory
 

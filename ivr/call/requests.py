@@ -1,0 +1,148 @@
+"""What the IVR machine asks of the outside world, and the answers it is fed back.
+
+Media commands and driver events live in :mod:`ivr.call.protocol` (drivers see only those). The
+requests here — look up a citizen, send a one-time code, estimate a wait, write the outcome —
+are executed by :class:`ivr.call.session.CallSession` itself, which feeds the answer back into the
+machine at once, before any further driver event. Keeping them as plain data (not callbacks)
+is what keeps :mod:`ivr.call.machine` sans-IO and lets its tests read every side effect it wants.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Literal, Protocol
+
+# ---- how numbers are said ---------------------------------------------------------------------
+
+
+class Speaker(Protocol):
+    """Numbers, dates and moments as prompt-id sequences (``ivr.voice.speech`` behind it)."""
+
+    def minutes(self, n: int, lang: str) -> tuple[str, ...]: ...
+    def number(self, n: int, lang: str) -> tuple[str, ...]: ...
+    def day(self, d: date, lang: str) -> tuple[str, ...]: ...
+    def moment(self, at: datetime, lang: str) -> tuple[str, ...]: ...
+
+
+# ---- requests (machine -> session) -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Identify:
+    """Match validated numbers against the registry (counts failures, honours locks)."""
+
+    document: Literal["snils", "passport"]
+    number: str
+    birth_date: date
+    inn: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendCode:
+    """Send (or resend) a one-time code by SMS to the citizen's registered mobile."""
+
+    citizen_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCode:
+    citizen_id: int
+    code: str
+
+
+@dataclass(frozen=True, slots=True)
+class DropCode:
+    """The caller left while a code was live: void it now rather than at its TTL."""
+
+    citizen_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class LockAccount:
+    citizen_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class FindApplication:
+    citizen_id: int
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateWait:
+    skill: str
+    priority: int
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCallback:
+    """Leave a request. ``due`` None = as soon as an agent is free, keeping the caller's place
+    (``record['arrival_time']``); otherwise the first working hour."""
+
+    skill: str
+    priority: int
+    due: datetime | None
+    record: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordOutcome:
+    """The call's one outcome row (columns of ``ivr.store.models.Call``)."""
+
+    row: dict[str, Any]
+
+
+Request = (Identify | SendCode | CheckCode | DropCode | LockAccount | FindApplication
+           | EstimateWait | RequestCallback | RecordOutcome)
+FIRE_AND_FORGET = (DropCode, LockAccount, RecordOutcome)
+"""Requests with no answer: the machine does not wait for them."""
+
+# ---- answers (session -> machine) ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifyResult:
+    status: Literal["ok", "failed", "locked"]
+    citizen_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SendCodeResult:
+    """``later``: resend asked too soon (SPEC §6 back-off); ``limit``: no more sends in this
+    session; ``no_mobile``: nowhere to send it."""
+
+    status: Literal["sent", "later", "limit", "no_mobile", "locked"]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckCodeResult:
+    status: Literal["ok", "wrong", "expired", "locked"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationResult:
+    """``status``: accepted / in_progress / completed / rejected; None when not found (or not
+    the caller's: the same answer, so nothing leaks)."""
+
+    status: str | None
+    expected: date | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitResult:
+    """Expected wait in seconds for that skill and priority; None when unknown."""
+
+    seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackResult:
+    ok: bool
+    due: datetime | None = None
+    position: int | None = None
+
+
+Answer = (IdentifyResult | SendCodeResult | CheckCodeResult | ApplicationResult | WaitResult
+          | CallbackResult)

@@ -1,0 +1,116 @@
+"""The real side effects of a call, on the hotline's database.
+
+Each request of :mod:`ivr.call.requests` runs in its own short transaction, committed before the
+answer goes back to the machine: attempt counters, locks, one-time codes and callbacks survive a
+crash or restart of the bridge between two key presses (issue 3), and no connection is held
+while the caller listens to a prompt.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from ivr.call import callbacks
+from ivr.call import requests as io
+from ivr.call.waits import WaitEstimator
+from ivr.citizens import otp, registry
+from ivr.citizens.sms import OutboxGateway, SmsGateway
+from ivr.store.base import make_engine, session_factory
+from ivr.store.calls import record_call
+
+
+class CallSession(Protocol):
+    """What a service needs to know of the call asking (``ivr.call.session.CallSession`` has it)."""
+
+    call_id: str
+    caller: str | None
+    lang: str
+
+STATUS_CODES = {"принято": "accepted", "в работе": "in_progress", "завершено": "completed",
+                "отклонено": "rejected"}
+SEND_STATUS = {"sent": "sent", "too_soon": "later", "limit": "limit", "no_mobile": "no_mobile"}
+CHECK_STATUS = {"ok": "ok", "wrong": "wrong", "locked": "locked", "expired": "expired",
+                "none": "expired"}
+
+
+class DbServices:
+    """Registry, one-time codes, applications, callbacks and call records via SQLAlchemy."""
+
+    def __init__(self, factory: sessionmaker, waits: WaitEstimator,
+                 gateway: SmsGateway | None = None,
+                 ident_policy: registry.IdentPolicy | None = None,
+                 otp_policy: otp.OtpPolicy | None = None) -> None:
+        self.factory = factory
+        self.waits = waits
+        self.gateway = gateway or OutboxGateway()
+        self.ident_policy = ident_policy or registry.IdentPolicy()
+        self.otp_policy = otp_policy or otp.OtpPolicy()
+        self._handlers: dict[type, Callable[[Session, CallSession, Any, datetime], Any]] = {
+            io.Identify: self._identify, io.SendCode: self._send_code,
+            io.CheckCode: self._check_code, io.DropCode: self._drop_code,
+            io.LockAccount: self._lock, io.FindApplication: self._application,
+            io.RequestCallback: self._callback, io.RecordOutcome: self._outcome,
+        }
+
+    @classmethod
+    def from_url(cls, url: str | None, waits: WaitEstimator, **kw: Any) -> DbServices:
+        return cls(session_factory(make_engine(url)), waits, **kw)
+
+    def execute(self, call: CallSession, request: Any, now: datetime) -> Any:
+        if isinstance(request, io.EstimateWait):  # no database: the estimator is live state
+            return io.WaitResult(self.waits.expected_wait(request.skill, now, request.priority))
+        handler = self._handlers[type(request)]
+        with self.factory.begin() as db:
+            return handler(db, call, request, now)
+
+    # ---- handlers -----------------------------------------------------------------------------
+    def _identify(self, db: Session, call: CallSession, req: io.Identify, now: datetime):
+        res = registry.identify(db, birth_date=req.birth_date, now=now, call_id=call.call_id,
+                                snils=req.number if req.document == "snils" else None,
+                                passport=req.number if req.document == "passport" else None,
+                                inn=req.inn, policy=self.ident_policy)
+        return io.IdentifyResult(res.status, res.citizen_id)  # type: ignore[arg-type]
+
+    def _send_code(self, db: Session, call: CallSession, req: io.SendCode, now: datetime):
+        if registry.is_locked(db, req.citizen_id, now):
+            return io.SendCodeResult("locked")
+        res = otp.send_code(db, call_id=call.call_id, citizen_id=req.citizen_id, now=now,
+                            gateway=self.gateway, lang=call.lang, policy=self.otp_policy)
+        return io.SendCodeResult(SEND_STATUS.get(res.status, "limit"))  # type: ignore[arg-type]
+
+    def _check_code(self, db: Session, call: CallSession, req: io.CheckCode, now: datetime):
+        res = otp.check_code(db, call_id=call.call_id, entered=req.code, now=now,
+                             policy=self.otp_policy, ident_policy=self.ident_policy)
+        return io.CheckCodeResult(CHECK_STATUS.get(res.status, "wrong"))  # type: ignore[arg-type]
+
+    def _drop_code(self, db: Session, call: CallSession, req: io.DropCode, now: datetime):
+        otp.invalidate(db, call.call_id)
+
+    def _lock(self, db: Session, call: CallSession, req: io.LockAccount, now: datetime):
+        registry.lock_account(db, req.citizen_id, now, self.ident_policy)
+
+    def _application(self, db: Session, call: CallSession, req: io.FindApplication,
+                     now: datetime):
+        view = registry.application_status(db, citizen_id=req.citizen_id, number=req.number)
+        if view is None:
+            return io.ApplicationResult(None)
+        return io.ApplicationResult(STATUS_CODES.get(view.status, view.status), view.expected_on,
+                                    view.rejection_reason)
+
+    def _callback(self, db: Session, call: CallSession, req: io.RequestCallback, now: datetime):
+        if not call.caller:  # a withheld number cannot be called back
+            return io.CallbackResult(False)
+        rec = req.record
+        arrival = datetime.fromtimestamp(rec["arrival_time"], now.tzinfo) \
+            if rec.get("arrival_time") else now
+        ticket = callbacks.request_callback(
+            db, call_id=call.call_id, number=call.caller, skill=req.skill,
+            priority=req.priority, now=now, due=req.due, arrival=arrival,
+            language=rec.get("language", "ru"), line=rec.get("line"), region=rec.get("region"))
+        return io.CallbackResult(True, req.due and ticket.due_at, ticket.position)
+
+    def _outcome(self, db: Session, call: CallSession, req: io.RecordOutcome, now: datetime):
+        record_call(db, req.row)

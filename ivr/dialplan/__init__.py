@@ -1,0 +1,9 @@
+"""Behaviour as data: everything under ``dialplans/`` is loaded, validated and routed here.
+
+``numbers`` (every notation of a Russian number → one form), ``schedule`` (Moscow-time hours,
+holidays, ``--at`` parsing), ``yamlconf`` (YAML with line marks, errors as file:line: key:
+message), ``menus`` (the voice menus and their prompt ids), ``model`` (the dialplan and
+``route()``: number + moment → line, region, schedule, menu), ``asterisk`` (extensions.conf,
+queues.conf and manager.conf from the same YAML), ``cli`` (``hotline dialplan …``).
+Imports nothing else from ``ivr``.
+"""

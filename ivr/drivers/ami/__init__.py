@@ -1,0 +1,11 @@
+"""Asterisk over AMI/AsyncAGI — one module per idea:
+
+- ``codec`` (+ ``message``, ``agi``): sans-IO AMI wire format; the rules live at its top.
+- ``connection``: asyncio client (ActionID futures, lists, ping, reconnect with backoff).
+- ``bridge`` (+ ``calls``, ``agimap``, ``queuefeed``, ``originate``): AsyncAGI calls ↔ IVR
+  sessions; ``agimap`` is the only IVR-command → AGI table.
+- ``dialler``: callbacks dialled with Originate; ``serve``: ``hotline serve --asterisk ami://…``.
+- ``emulator`` (+ ``emulator_channel``, ``emulator_calls``, ``emulator_agi``, ``emulator_queue``): a FAKE Asterisk 22
+  for tests and benchmarks, speaking the wire format of tests/data/asterisk transcripts.
+- ``loadgen``: 1,000-call load and link-kill runs (tests and ``bench/ami_load.py``).
+"""

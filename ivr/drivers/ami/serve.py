@@ -1,0 +1,158 @@
+"""``hotline serve --asterisk ami://user:secret@host:5038``: the bridge wired to the real IVR.
+
+One bridge per Asterisk server; several may share one database (call ids are
+``<server_id>:<Uniqueid>``, outcome rows are written once per call id). Configuration comes from
+arguments or the environment: ``HOTLINE_AMI_URL``, ``HOTLINE_SERVER_ID``, ``HOTLINE_DB_URL``,
+``HOTLINE_RECORDINGS``, ``HOTLINE_ENQUEUE_MODE`` (``exec``|``break``).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import os
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from ivr.drivers.ami.agimap import AgiConfig
+from ivr.drivers.ami.bridge import LOGIN_EVENTS, Bridge, CallInfo, CallRecord
+from ivr.drivers.ami.connection import AMIConnection, parse_ami_url
+from ivr.drivers.ami.dialler import CallbackSession, Dialler
+
+log = structlog.get_logger("ivr.drivers.ami.serve")
+
+
+def build(url: str, hotline: Any, *, server_id: str | None = None,
+          recordings: str | Path = "recordings", enqueue_mode: str = "break",
+          events: str = LOGIN_EVENTS, clock: Any = None) -> tuple[AMIConnection, Bridge]:
+    """Connection + bridge driving ``hotline`` (an ``ivr.call.session.Hotline``) calls."""
+    conn = AMIConnection(**parse_ami_url(url), events=events)
+    dialler: list[Dialler] = []  # set below; the factory needs it, it needs the bridge
+
+    def new_session(info: CallInfo) -> Any:
+        cb = dialler[0].callback_for(info) if dialler else None
+        if cb is not None:  # the answered leg of one of our callbacks
+            return CallbackSession(info, cb, write=lambda row: write_row(hotline, row))
+        return hotline.new_call(did=info.dnid or "", caller=info.callerid, call_id=info.call_id)
+
+    def on_end(rec: CallRecord) -> None:
+        if rec.session_outcome is None:  # the session never recorded: keep the call anyway
+            write_fallback_row(hotline, rec)
+
+    kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
+    # the IVR's wait estimator, when live, is fed by this bridge's queue events
+    kw["centre"] = getattr(getattr(hotline.services, "waits", None), "centre", None)
+    bridge = Bridge(conn, new_session, on_call_end=on_end, server_id=server_id,
+                    agi=AgiConfig(recordings=Path(recordings).resolve(),
+                                  enqueue_mode=enqueue_mode), **kw)
+    factory = getattr(hotline.services, "factory", None)
+    if factory is not None:
+        dialler.append(Dialler(bridge, factory, **kw_clock(clock)))
+        bridge.dialler = dialler[0]
+    return conn, bridge
+
+
+def kw_clock(clock: Any) -> dict[str, Any]:
+    return {"clock": clock} if clock is not None else {}
+
+
+def write_row(hotline: Any, row: dict[str, Any]) -> None:
+    """Write one outcome row (idempotent on call id) through the hotline's database."""
+    factory = getattr(hotline.services, "factory", None)
+    if factory is None:
+        return
+    from ivr.store.calls import record_call
+
+    with factory() as db:
+        record_call(db, row)
+        db.commit()
+
+
+def write_fallback_row(hotline: Any, rec: CallRecord) -> None:
+    """A bare outcome row for a call whose session wrote none (ended before it started,
+    crashed while recording). Idempotent: a row already written for the call id wins."""
+    if getattr(hotline.services, "factory", None) is None:
+        return
+    outcome = "error" if rec.error else "abandoned_ivr"
+    row = {"call_id": rec.call_id, "caller_number": rec.callerid, "did": rec.dnid,
+           "outcome": outcome, "detail": f"bridge: {rec.end_reason}"[:500],
+           "started_at": rec.started_at, "answered_at": rec.started_at,
+           "ended_at": rec.ended_at}
+    try:
+        write_row(hotline, row)
+    except Exception:
+        log.exception("call.fallback_row_failed", call_id=rec.call_id)
+
+
+async def serve(url: str | None = None, *, dialplans: str = "dialplans",
+                db_url: str | None = None, server_id: str | None = None,
+                recordings: str | None = None, enqueue_mode: str | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+    from ivr.call.session import Hotline
+
+    url = url or os.environ.get("HOTLINE_AMI_URL")
+    if not url:
+        raise ValueError("no Asterisk to drive: give --asterisk ami://user:secret@host:5038 "
+                         "or set HOTLINE_AMI_URL")
+    parse_ami_url(url)  # refuse a malformed URL before anything starts
+    hotline = Hotline.load(dialplans, db_url=db_url)
+    from ivr.store.migrate import upgrade_needed
+
+    problem = upgrade_needed(hotline.services.factory.kw["bind"])
+    if problem:
+        raise ValueError(problem)
+    gc.freeze()  # dialplan/menus live forever: keep them out of the collector's scans (p99)
+    conn, bridge = build(
+        url, hotline, server_id=server_id or os.environ.get("HOTLINE_SERVER_ID"),
+        recordings=recordings or os.environ.get("HOTLINE_RECORDINGS", "recordings"),
+        enqueue_mode=enqueue_mode or os.environ.get("HOTLINE_ENQUEUE_MODE", "break"))
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await conn.start(wait=False)
+    dial = getattr(bridge, "dialler", None)
+    dial_task = asyncio.create_task(dial.run(stop)) if dial is not None else None
+    log.info("bridge.serving", host=conn.host, port=conn.port, server_id=bridge.server_id,
+             started=datetime.now(UTC).isoformat())
+    await stop.wait()
+    if dial_task is not None:
+        await dial_task
+    await bridge.close()
+    await conn.close()
+
+
+def register(sub: Any) -> None:
+    """``hotline serve`` (``ivr.cli`` lists this module, or ``ivr.serve`` re-exports it)."""
+    p = sub.add_parser("serve", help="drive Asterisk calls over AMI/AsyncAGI (the bridge)")
+    p.add_argument("--asterisk", default=None, metavar="URL",
+                   help="ami://user:secret@host:5038 (default: $HOTLINE_AMI_URL)")
+    p.add_argument("--dialplans", default="dialplans", help="dialplan YAML directory")
+    p.add_argument("--db", default=None, help="database URL (default: $HOTLINE_DB_URL)")
+    p.add_argument("--server-id", default=None,
+                   help="prefix of call ids, unique per Asterisk (default: host name)")
+    p.add_argument("--recordings", default=None,
+                   help="prompt directory as Asterisk sees it (default: ./recordings)")
+    p.add_argument("--enqueue-mode", choices=("break", "exec"), default=None,
+                   help="break: ASYNCAGI BREAK into the exported dialplan's Queue() (default); "
+                        "exec: EXEC Queue from AGI")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: Any) -> int:
+    import sys
+
+    try:
+        asyncio.run(serve(args.asterisk, dialplans=args.dialplans, db_url=args.db,
+                          server_id=args.server_id, recordings=args.recordings,
+                          enqueue_mode=args.enqueue_mode))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,61 @@
+"""Helpers for the AMI tests: a tiny IVR session honouring ivr.call.protocol, and a bridge harness."""
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any, Self
+
+from ivr.drivers.ami.agimap import AgiConfig
+from ivr.drivers.ami.bridge import Bridge, CallInfo, CallRecord
+from ivr.drivers.ami.connection import AMIConnection
+from ivr.drivers.ami.emulator import AMIEmulator
+from ivr.drivers.ami.loadgen import MenuSession
+
+_REC = Path("/opt/hotline/recordings")
+
+
+class Harness:
+    """Emulator + connection + bridge with a record sink that counts duplicates."""
+
+    def __init__(self, **emu_kw: Any) -> None:
+        self.emu = AMIEmulator(**emu_kw)
+        self.records: list[CallRecord] = []
+        self.sessions: dict[str, MenuSession] = {}
+        self.session_kw: dict[str, Any] = {}
+
+    def factory(self, info: CallInfo) -> MenuSession:
+        s = MenuSession(info, **self.session_kw.get(info.callerid or "", {}))
+        self.sessions[info.call_id] = s
+        return s
+
+    async def __aenter__(self) -> Self:
+        await self.emu.start()
+        self.conn = AMIConnection("127.0.0.1", self.emu.port, "ivr", "ivrsecret",
+                                  events="system,call,agi,dtmf,agent", ping_interval=5,
+                                  backoff_initial=0.05, backoff_max=0.4)
+        self.bridge = Bridge(self.conn, self.factory, on_call_end=self.records.append,
+                             server_id="test", agi=AgiConfig(recordings=_REC))
+        await self.conn.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.bridge.close()
+        await self.conn.close()
+        await self.emu.stop()
+
+    def duplicates(self) -> list[str]:
+        return [k for k, n in Counter(r.call_id for r in self.records).items() if n > 1]
+
+    async def wait_records(self, n: int, timeout: float = 20.0) -> None:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while len(self.records) < n:
+            if loop.time() > end:
+                raise AssertionError(f"{len(self.records)} records after {timeout}s, want {n}")
+            await asyncio.sleep(0.01)
+
+
+from pathlib import Path
+
+_REC = Path("/opt/hotline/recordings")

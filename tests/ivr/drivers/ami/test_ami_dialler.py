@@ -1,0 +1,127 @@
+"""Callbacks: due requests dialled with Originate; answered legs greeted and queued."""
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from ivr.call.callbacks import Callback, request_callback
+from ivr.call.services import DbServices
+from ivr.call.session import Hotline, SpeechSpeaker
+from ivr.call.waits import FixedWait
+from ivr.dialplan.menus import load_menus
+from ivr.dialplan.model import load_dialplan
+from ivr.drivers.ami.emulator import AMIEmulator
+from ivr.drivers.ami.serve import build
+from ivr.store.base import make_engine, session_factory
+from ivr.store.migrate import upgrade
+from ivr.store.models import Call
+
+UNREACHABLE = "+79990000000"
+
+
+@pytest.fixture
+def env(db_url, monkeypatch):
+    """On SQLite and on a real PostgreSQL (where bridges share one database in production)."""
+    monkeypatch.setenv("HOTLINE_SECRET", "ami-dialler-test-secret-0123456789")
+    engine = make_engine(db_url)
+    upgrade(engine)  # the schema as `hotline db upgrade` makes it
+    factory = session_factory(engine)
+    dp = load_dialplan("dialplans")
+    hotline = Hotline(dp, load_menus("dialplans"), DbServices(factory, FixedWait(60)),
+                      SpeechSpeaker(dp.tz))
+    yield hotline, factory
+    engine.dispose()
+
+
+def test_due_callbacks_are_dialled_answered_ones_queued_others_rescheduled(env):
+    hotline, factory = env
+    now = datetime.now(UTC)
+    with factory.begin() as db:
+        request_callback(db, call_id="orig-1", number="+79161234567", skill="payments",
+                         priority=2, now=now, arrival=now - timedelta(minutes=3))
+        request_callback(db, call_id="orig-2", number=UNREACHABLE, skill="tax", priority=0,
+                         now=now)
+        request_callback(db, call_id="orig-3", number="+79161111111", skill="tax", priority=0,
+                         now=now, due=now + timedelta(hours=1))  # not due yet
+
+    async def main():
+        async with AMIEmulator(time_scale=0.005,
+                               originate_reason=lambda ch: 3 if UNREACHABLE in ch else 4) as emu:
+            emu.add_queue("hotline-payments", ["alice"], ring_s=1, talk_s=1)
+            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hotline,
+                                 server_id="ast1")
+            records = []
+            inner = bridge.on_call_end
+            bridge.on_call_end = lambda r: (records.append(r), inner(r))
+            await conn.start()
+            results = await bridge.dialler.tick()
+            for _ in range(1000):
+                if records:
+                    break
+                await asyncio.sleep(0.01)
+            again = await bridge.dialler.tick()  # nothing else is due yet
+            await bridge.close()
+            await conn.close()
+            return results, records, again
+    results, records, again = asyncio.run(asyncio.wait_for(main(), 30))
+    assert sorted(r.reason for r in results) == [3, 4] and again == []
+    (rec,) = records
+    assert rec.queue_result == "answered" and rec.end_reason == "enqueued"
+    with factory() as db:
+        cbs = {c.call_id: c for c in db.scalars(select(Callback))}
+        calls = {c.call_id: c for c in db.scalars(select(Call))}
+    assert cbs["orig-1"].status == "done" and cbs["orig-1"].attempts == 1
+    assert cbs["orig-2"].status == "pending" and cbs["orig-2"].attempts == 1
+    assert cbs["orig-2"].next_attempt_at.replace(tzinfo=UTC) > now + timedelta(minutes=1)
+    assert cbs["orig-3"].status == "pending" and cbs["orig-3"].attempts == 0
+    row = calls[rec.call_id]
+    assert (row.outcome, row.skill, row.priority, row.callback_requested) == (
+        "queued", "payments", 2, True)
+
+
+def test_fifth_failed_attempt_gives_up(env):
+    hotline, factory = env
+    now = datetime.now(UTC)
+    with factory.begin() as db:
+        request_callback(db, call_id="orig-9", number=UNREACHABLE, skill="tax", priority=0,
+                         now=now)
+        db.scalars(select(Callback)).one().attempts = 4
+
+    async def main():
+        async with AMIEmulator(time_scale=0.005, originate_reason=lambda ch: 5) as emu:
+            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hotline)
+            await conn.start()
+            res = await bridge.dialler.tick()
+            await conn.close()
+            return res
+    (res,) = asyncio.run(asyncio.wait_for(main(), 30))
+    assert res.reason == 5 and not res.answered
+    with factory() as db:
+        cb = db.scalars(select(Callback)).one()
+    assert (cb.status, cb.attempts) == ("failed", 5)
+
+
+def test_two_diallers_never_claim_the_same_callback(env, monkeypatch):
+    """Scale-out: two bridges read the same due list at once; each callback is dialled once."""
+    import ivr.call.callbacks
+    from ivr.drivers.ami.dialler import Dialler
+
+    _, factory = env
+    now = datetime.now(UTC)
+    with factory.begin() as db:
+        for i in range(10):
+            request_callback(db, call_id=f"o-{i}", number=f"+7916000000{i}", skill="tax",
+                             priority=0, now=now)
+    with factory() as db:  # what the second bridge read before the first one claimed
+        stale = ivr.call.callbacks.due_callbacks(db, now)
+        db.expunge_all()
+    got_a = Dialler(None, factory)._claim(now)
+    monkeypatch.setattr(ivr.call.callbacks, "due_callbacks", lambda db, now: stale)
+    got_b = Dialler(None, factory)._claim(now)
+    assert len(got_a) == 10 and got_b == []
+    with factory() as db:
+        assert {(c.status, c.attempts) for c in db.scalars(select(Callback))} == {
+            ("dialling", 1)}
