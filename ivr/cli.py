@@ -1,28 +1,46 @@
 """``hotline`` — the one command-line entry point.
 
-Each area of the product registers its own subcommands: a module listed in ``COMMAND_MODULES``
-exposes ``register(subparsers)`` and sets ``func`` (returning an exit code) on its parsers.
-Listing a module that is not written yet is harmless; an import error inside one is not hidden.
+Each area of the product registers its own subcommands: a module named in ``COMMANDS`` exposes
+``register(subparsers)`` and sets ``func`` (returning an exit code) on its parsers. Only the
+module of the command being run is imported; keep heavy imports inside the commands' functions.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
-COMMAND_MODULES = (
-    "ivr.dialplan.cli",  # hotline dialplan check|show|route|export
-    "ivr.store.cli",  # hotline db upgrade|...
-    "ivr.drivers.console",  # hotline call
-    "ivr.citizens.cli",  # hotline registry seed, hotline sms outbox
-    "ivr.voice.prompts",  # hotline prompts build|check
-    "ivr.drivers.ami.serve",  # hotline serve --asterisk ami://…
-    "queue_engine.cli",  # hotline forecast|staff|simulate
-)
+# command → (module that registers it, one-line help). Only the invoked command's module is
+# imported, so `hotline --help` and `hotline dialplan route …` do not pay for numpy, scipy,
+# SQLAlchemy or matplotlib (a command-line tool used in scripts must answer at once).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "dialplan": ("ivr.dialplan.cli", "check, show, route and export the dialplan"),
+    "db": ("ivr.store.cli", "database schema (HOTLINE_DB_URL, default sqlite:///var/hotline.db)"),
+    "call": ("ivr.drivers.console", "place a test call through the IVR (prompts as text)"),
+    "registry": ("ivr.citizens.cli", "citizen registry (fictitious demo data)"),
+    "sms": ("ivr.citizens.cli", "SMS sent by the embedded gateway"),
+    "prompts": ("ivr.voice.prompts", "voice prompts: build WAVs from texts, check coverage"),
+    "serve": ("ivr.drivers.ami.serve", "drive Asterisk calls over AMI/AsyncAGI (the bridge)"),
+    "forecast": ("queue_engine.cli", "mean wait, p90, SL and abandonment by hour"),
+    "staff": ("queue_engine.cli", "fewest agents per hour meeting a target"),
+    "simulate": ("queue_engine.cli", "one simulated week of the scenario"),
+    "erlang": ("queue_engine.cli", "Erlang A / C figures for one queue"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _invoked(argv: list[str]) -> str | None:
+    """The command named on the line (the first word that is one), before any parsing."""
+    for word in argv:
+        if word in COMMANDS:
+            return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser of the invoked command; the others as one-line entries for ``--help``.
+
+    With ``argv=None`` every command module is loaded (tests and documentation use that).
+    """
     parser = argparse.ArgumentParser(
         prog="hotline",
         description="IVR and call-queue engine of the government-services 8-800 hotline",
@@ -30,20 +48,23 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto",
                         help="log rendering: JSON lines for services, readable on a terminal")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
-        if importlib.util.find_spec(name) is None:
-            continue
-        module = importlib.import_module(name)
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(sub)
+    wanted = _invoked(argv) if argv is not None else None
+    modules = ({COMMANDS[wanted][0]} if wanted else set()) if argv is not None else {
+        module for module, _ in COMMANDS.values()}
+    for name in dict.fromkeys(module for module, _ in COMMANDS.values()):
+        if name in modules:
+            importlib.import_module(name).register(sub)
+    for command, (_, help_text) in COMMANDS.items():
+        if command not in sub.choices:
+            sub.add_parser(command, help=help_text)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     from ivr.logs import configure_logging
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     configure_logging(args.log_format)
     func = getattr(args, "func", None)
