@@ -84,6 +84,17 @@ def cmd_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _people_zone():
+    """The database holds UTC; people read the dialplan's local time (Moscow)."""
+    from ivr.dialplan.model import load_dialplan
+    from ivr.dialplan.yamlconf import ConfigError
+
+    try:
+        return load_dialplan().tz
+    except (ConfigError, OSError):
+        return UTC
+
+
 def cmd_outbox(args: argparse.Namespace) -> int:
     from ivr.citizens import sms
 
@@ -93,6 +104,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     with db:
         entries = sms.list_outbox(db, datetime.now(UTC), limit=args.limit, call_id=args.call_id)
         db.commit()  # persist the purge of expired dev codes
+    tz = _people_zone()
     for e in entries:
         if args.json:
             print(json.dumps({"id": e.id, "at": e.created_at.isoformat(), "call_id": e.call_id,
@@ -100,7 +112,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
                              ensure_ascii=False))
         else:
             code = f"  code: {e.dev_code}" if e.dev_code else ""
-            print(f"#{e.id} {e.created_at:%Y-%m-%d %H:%M:%S} {e.call_id or '-'} → {e.to}: "
+            print(f"#{e.id} {e.created_at.astimezone(tz):%Y-%m-%d %H:%M:%S %Z} {e.call_id or '-'} "
+                  f"→ {e.to}: "
                   f"{e.text}{code}")
     if not entries and not args.json:
         print("(outbox empty)")

@@ -106,6 +106,8 @@ def test_a_console_call_and_its_sms_are_stored_on_one_clock(tmp_path, monkeypatc
                             {"c": call_id}).scalar_one()
     assert started.startswith("2026-11-23 10:00") and sent.startswith("2026-11-23 10:00")
     engine.dispose()
+    assert main(["sms", "outbox"]) == 0  # people are shown Moscow time
+    assert "2026-11-23 13:00" in capsys.readouterr().out
 
 
 def test_the_column_type_is_used_by_every_timestamp_column():
