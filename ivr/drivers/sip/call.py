@@ -1,0 +1,152 @@
+"""One SIP call driving one :class:`ivr.call.session.CallSession`, as the console does.
+
+The call's task executes the session's commands in order: ``Play`` sends the prompt's
+pre-encoded payloads through the call's RTP stream, ``Collect`` plays its prompts and gathers
+keys (RFC 4733 or in-band) up to ``max_digits`` / the terminator / the timeout, ``Enqueue``
+hands the call to the ``on_enqueue`` hook (or ends it: the session has already recorded the
+outcome ``queued``), ``Hangup`` ends it. Keys are typed ahead: a key during a prompt with
+barge-in stops the batch's prompts; a key during one without barge-in waits for the next
+``Collect`` (the caller need not time his presses). Whoever hangs up — caller (BYE, RTP
+silence) or IVR — the session is fed exactly one ``CallerHangup`` or nothing, so it writes
+exactly one outcome row.
+"""
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ivr.call.protocol import CallerHangup, Collect, Digits, Enqueue, Hangup, NoInput, Play, SetVar
+
+if TYPE_CHECKING:
+    from ivr.call.session import CallSession
+    from ivr.drivers.sip.media import RtpStream
+
+EnqueueHook = Callable[["SipCall", Enqueue], Awaitable[None]]
+
+
+class SipCall:
+    """The IVR side of one answered call (the SIP dialog is the endpoint's business)."""
+
+    def __init__(self, session: CallSession, stream: RtpStream, *, prompts: Any,
+                 clock: Callable[[], datetime], hangup: Callable[[SipCall], None],
+                 on_enqueue: EnqueueHook | None = None, timeout_scale: float = 1.0) -> None:
+        self.session, self.stream, self.prompts = session, stream, prompts
+        self.clock, self._hangup, self.on_enqueue = clock, hangup, on_enqueue
+        self.timeout_scale = timeout_scale
+        self.vars: dict[str, str] = {}
+        self.keys: deque[str] = deque()
+        self._key_arrived = asyncio.Event()
+        self._barge = False
+        self.task: asyncio.Task[None] | None = None
+        self.ended_by: str | None = None
+        stream.on_digit = self.key
+
+    @property
+    def call_id(self) -> str:
+        return self.session.call_id
+
+    # ---- events from the network -------------------------------------------------------------
+    def key(self, key: str) -> None:
+        self.keys.append(key)
+        self._key_arrived.set()
+        if self._barge:
+            self.stream.stop_playback()
+
+    def start(self) -> asyncio.Task[None]:
+        self.task = asyncio.get_running_loop().create_task(self._run(), name=self.call_id)
+        return self.task
+
+    def caller_gone(self, cause: str) -> None:
+        """BYE, CANCEL after answer, RTP timeout: record the hang-up once, stop the task."""
+        if self.ended_by is None:
+            self.ended_by = "caller"
+            self.session.feed(CallerHangup(cause), self.clock())
+        self.stream.close()
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    def shutdown(self, detail: str) -> None:
+        """The endpoint is stopping: the call gets its outcome (``error``) and a BYE."""
+        if self.ended_by is None:
+            self.ended_by = "hotline"
+            self.session.fail(self.clock(), detail)
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        self._hangup(self)
+
+    # ---- the IVR's commands ------------------------------------------------------------------
+    async def _run(self) -> None:
+        try:
+            commands = self.session.start(self.clock())
+            while commands:
+                event = await self._execute(commands)
+                if event is None or self.session.done:
+                    break
+                commands = self.session.feed(event, self.clock())
+        except asyncio.CancelledError:
+            return
+        except Exception as exc:  # noqa: BLE001 - this call fails alone (ARCHITECTURE rule 7)
+            self.session.fail(self.clock(), f"sip driver: {type(exc).__name__}")
+        if self.ended_by is None:
+            self.ended_by = "hotline"
+            if not self.session.done:  # defensive: the IVR stopped talking without an outcome
+                self.session.fail(self.clock(), "sip driver: no more commands")
+            self._hangup(self)
+
+    async def _execute(self, commands: list[Any]) -> Any:
+        skip_plays = False
+        for cmd in commands:
+            if isinstance(cmd, Play):
+                if not skip_plays:
+                    skip_plays = not await self._play(cmd.prompts, cmd.lang, cmd.barge_in)
+            elif isinstance(cmd, Collect):
+                if not self.keys:
+                    await self._play(cmd.prompts, cmd.lang, True)
+                return await self._collect(cmd)
+            elif isinstance(cmd, SetVar):
+                self.vars[cmd.name] = cmd.value
+            elif isinstance(cmd, Enqueue):
+                if self.on_enqueue is not None:
+                    await self.on_enqueue(self, cmd)
+                return None
+            elif isinstance(cmd, Hangup):
+                return None
+        return None
+
+    async def _play(self, prompts: tuple[str, ...], lang: str, barge_in: bool) -> bool:
+        """Play prompts in order; False if a key stopped them (barge-in)."""
+        if barge_in and self.keys:
+            return False
+        for prompt in prompts:
+            payloads = self.prompts.get(prompt, lang, self.stream.codec)
+            if payloads is None:
+                self.session.log("warning", "prompt_missing", prompt=prompt, lang=lang)
+                continue
+            self._barge = barge_in
+            try:
+                finished = await self.stream.play(payloads)
+            finally:
+                self._barge = False
+            if not finished:
+                return False
+        return True
+
+    async def _collect(self, cmd: Collect) -> Digits | NoInput:
+        got = ""
+        timeout = cmd.timeout_s * self.timeout_scale
+        while True:
+            while self.keys:
+                key = self.keys.popleft()
+                if cmd.terminator and key == cmd.terminator:
+                    return Digits(got or key)  # '#' alone is a key of its own ('back')
+                got += key
+                if len(got) >= cmd.max_digits:
+                    return Digits(got)
+            self._key_arrived.clear()
+            try:
+                await asyncio.wait_for(self._key_arrived.wait(), timeout)
+            except TimeoutError:
+                return Digits(got) if got else NoInput()
