@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "registry": ("ivr.citizens.cli", "citizen registry (fictitious demo data)"),
     "sms": ("ivr.citizens.cli", "SMS sent by the embedded gateway"),
     "prompts": ("ivr.voice.prompts", "voice prompts: build WAVs from texts, check coverage"),
+    "import": ("ivr.drivers.ami.cdr", "records from Asterisk's own files (CDR/CEL CSV)"),
     "serve": ("ivr.drivers.ami.serve", "drive Asterisk calls over AMI/AsyncAGI (the bridge)"),
     "forecast": ("queue_engine.cli", "mean wait, p90, SL and abandonment by hour"),
     "staff": ("queue_engine.cli", "fewest agents per hour meeting a target"),
