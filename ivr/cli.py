@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "dialplan": ("ivr.dialplan.cli", "check, show, route and export the dialplan"),
     "db": ("ivr.store.cli", "database schema (HOTLINE_DB_URL, default sqlite:///var/hotline.db)"),
     "call": ("ivr.drivers.console", "place a test call through the IVR (prompts as text)"),
+    "softphone": ("ivr.drivers.sip.softphone", "SIP test phone: dial, press keys, record"),
     "registry": ("ivr.citizens.cli", "citizen registry (fictitious demo data)"),
     "sms": ("ivr.citizens.cli", "SMS sent by the embedded gateway"),
     "prompts": ("ivr.voice.prompts", "voice prompts: build WAVs from texts, check coverage"),

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ivr.call.session import CallSession
     from ivr.drivers.sip.media import RtpStream
 
+TERMINATOR_GRACE = 0.5
 EnqueueHook = Callable[["SipCall", Enqueue], Awaitable[None]]
 
 
@@ -144,9 +145,24 @@ class SipCall:
                     return Digits(got or key)  # '#' alone is a key of its own ('back')
                 got += key
                 if len(got) >= cmd.max_digits:
+                    await self._swallow_terminator(cmd.terminator)
                     return Digits(got)
             self._key_arrived.clear()
             try:
                 await asyncio.wait_for(self._key_arrived.wait(), timeout)
             except TimeoutError:
                 return Digits(got) if got else NoInput()
+
+    async def _swallow_terminator(self, terminator: str) -> None:
+        """A full entry followed by its terminator ("11223344595#"): the ``#`` belongs to this
+        entry, not to the next question (where it would mean 'back')."""
+        if not terminator:
+            return
+        if not self.keys:
+            self._key_arrived.clear()
+            try:
+                await asyncio.wait_for(self._key_arrived.wait(), TERMINATOR_GRACE)
+            except TimeoutError:
+                return
+        if self.keys and self.keys[0] == terminator:
+            self.keys.popleft()

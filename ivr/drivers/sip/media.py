@@ -27,7 +27,7 @@ MAX_CATCH_UP = 5
 class RtpStream(asyncio.DatagramProtocol):
     """One call's RTP: send payloads queued by :meth:`play`, report keys and audio heard."""
 
-    def __init__(self, clock: MediaClock, remote: tuple[str, int], codec: int,
+    def __init__(self, clock: MediaClock, remote: tuple[str, int] | None, codec: int,
                  event_pt: int | None, *, inband: bool = True,
                  on_digit: Callable[[str], None] = lambda _k: None,
                  on_audio: Callable[[np.ndarray], None] | None = None,
@@ -97,6 +97,11 @@ class RtpStream(asyncio.DatagramProtocol):
         for i, payload in enumerate(rtp.event_payloads(key, ms)):
             self._events.append((payload, i == 0, start))
 
+    def retarget(self, remote: tuple[str, int], codec: int, event_pt: int | None) -> None:
+        """Where and how to send once the answer is known (a calling softphone)."""
+        self.remote, self.codec, self.event_pt = remote, codec, event_pt
+        self._silence = bytes([g711.SILENCE[codec]]) * g711.FRAME
+
     @property
     def sending_events(self) -> bool:
         return bool(self._events)
@@ -121,7 +126,7 @@ class RtpStream(asyncio.DatagramProtocol):
                 self._done.set_result(True)
         self.seq = (self.seq + 1) & 0xFFFF
         self.ts = (self.ts + g711.FRAME) & 0xFFFFFFFF
-        if self.transport is not None:
+        if self.transport is not None and self.remote is not None:
             self.transport.sendto(packet, self.remote)
 
     def take_heard(self) -> list[np.ndarray]:
@@ -150,7 +155,8 @@ class MediaClock:
     def remove(self, stream: RtpStream) -> None:
         self.streams.discard(stream)
 
-    async def open(self, host: str, remote: tuple[str, int], codec: int, event_pt: int | None,
+    async def open(self, host: str, remote: tuple[str, int] | None, codec: int,
+                   event_pt: int | None,
                    **kw: object) -> RtpStream:
         """A stream on a fresh UDP port of ``host``, registered with this clock."""
         loop = asyncio.get_running_loop()
