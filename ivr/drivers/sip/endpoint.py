@@ -62,7 +62,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.dialogs: dict[str, Dialog] = {}
         self.bindings: dict[str, tuple[str, tuple[str, int]]] = {}
         self.cache = ResponseCache(64 * t1)
-        self.finals: dict[str, Retransmitter] = {}  # INVITE branch -> non-2xx awaiting ACK
+        self.finals: dict[str, Retransmitter] = {}  # Call-ID -> non-2xx awaiting its ACK
         self.transport: asyncio.DatagramTransport | None = None
         self.accepting = False
         self.stats = {"malformed": 0, "calls": 0, "rejected": 0}
@@ -180,10 +180,10 @@ class SipEndpoint(asyncio.DatagramProtocol):
         data = sipmsg.response(msg, code, source=addr, to_tag=tag, reason=reason)
         dest = sipmsg.response_target(msg, addr)
         self.cache.put((msg.branch, "INVITE"), data, dest, asyncio.get_running_loop().time())
-        branch = msg.branch
-        self.finals[branch] = Retransmitter(
+        call_id = msg.call_id  # ACK matched by Call-ID: some UACs give that ACK a new branch
+        self.finals[call_id] = Retransmitter(
             lambda: self._send(data, dest), t1=self.t1,
-            on_give_up=lambda: self.finals.pop(branch, None))
+            on_give_up=lambda: self.finals.pop(call_id, None))
 
     # ---- INVITE ------------------------------------------------------------------------------
     def _invite(self, msg: sipmsg.Message, addr: tuple[str, int]) -> None:
@@ -251,7 +251,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         dialog.call.start()
 
     def _ack(self, msg: sipmsg.Message) -> None:
-        final = self.finals.pop(msg.branch, None)
+        final = self.finals.pop(msg.call_id, None)
         if final is not None:
             final.stop()
             return
