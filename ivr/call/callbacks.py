@@ -16,6 +16,7 @@ from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ivr.store.base import Base
+from ivr.store.crypto import BlindIndex, Encrypted
 from ivr.store.timestamps import UtcDateTime, aware, utc
 
 # SPEC §6: first attempt at once, then after 1–2 min, 5 min, then every 10–15 min; at most 5.
@@ -28,7 +29,8 @@ class Callback(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     call_id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    number: Mapped[str | None] = mapped_column(String(32))
+    number: Mapped[str | None] = mapped_column(Encrypted("callbacks.number"))
+    number_hash: Mapped[str | None] = mapped_column(BlindIndex("phone"), index=True)
     skill: Mapped[str] = mapped_column(String(32), index=True)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     language: Mapped[str] = mapped_column(String(8), default="ru")
@@ -72,7 +74,7 @@ def request_callback(db: Session, *, call_id: str, number: str | None, skill: st
         return CallbackTicket(existing.id, aware(existing.due_at), position(db, existing))
     now = utc(now)
     due_at = utc(due) if due else now
-    cb = Callback(call_id=call_id, number=number, skill=skill, priority=priority,
+    cb = Callback(call_id=call_id, number=number, number_hash=number, skill=skill, priority=priority,
                   language=language, line=line, region=region, requested_at=now,
                   arrival_at=utc(arrival) if arrival else now, due_at=due_at,
                   next_attempt_at=due_at, attempts=0, status="pending")

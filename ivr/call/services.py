@@ -18,6 +18,7 @@ from ivr.call import requests as io
 from ivr.call.waits import WaitEstimator
 from ivr.citizens import otp, registry
 from ivr.citizens.sms import OutboxGateway, SmsGateway
+from ivr.store import audit
 from ivr.store.base import make_engine, session_factory
 from ivr.store.calls import record_call
 
@@ -72,6 +73,9 @@ class DbServices:
                                 snils=req.number if req.document == "snils" else None,
                                 passport=req.number if req.document == "passport" else None,
                                 inn=req.inn, policy=self.ident_policy)
+        audit.record(db, at=now, actor=f"ivr:{call.call_id}", action=f"identification_{res.status}",
+                     subject=f"citizen:{res.citizen_id}" if res.citizen_id else None,
+                     detail={"document": req.document, "reason": res.reason})
         return io.IdentifyResult(res.status, res.citizen_id)  # type: ignore[arg-type]
 
     def _send_code(self, db: Session, call: CallSession, req: io.SendCode, now: datetime):
@@ -79,6 +83,9 @@ class DbServices:
             return io.SendCodeResult("locked")
         res = otp.send_code(db, call_id=call.call_id, citizen_id=req.citizen_id, now=now,
                             gateway=self.gateway, lang=call.lang, policy=self.otp_policy)
+        if res.status == "sent":  # the registered mobile was used
+            audit.record(db, at=now, actor=f"ivr:{call.call_id}", action="otp_sent",
+                         subject=f"citizen:{req.citizen_id}")
         return io.SendCodeResult(SEND_STATUS.get(res.status, "limit"))  # type: ignore[arg-type]
 
     def _check_code(self, db: Session, call: CallSession, req: io.CheckCode, now: datetime):
@@ -94,7 +101,8 @@ class DbServices:
 
     def _application(self, db: Session, call: CallSession, req: io.FindApplication,
                      now: datetime):
-        view = registry.application_status(db, citizen_id=req.citizen_id, number=req.number)
+        view = registry.application_status(db, citizen_id=req.citizen_id, number=req.number,
+                                           now=now, actor=f"ivr:{call.call_id}")
         if view is None:
             return io.ApplicationResult(None)
         return io.ApplicationResult(STATUS_CODES.get(view.status, view.status), view.expected_on,

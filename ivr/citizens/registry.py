@@ -3,8 +3,9 @@
 Personal numbers (SNILS, passport, INN) are stored only as keyed hashes (HMAC-SHA256 with a key
 derived from the server secret, see :mod:`ivr.citizens.otp`): lookup by an exact number works, while a
 copy of the database alone reveals none of them (an 11-digit SNILS is too small a space for a
-plain hash). Name, date of birth and the registered mobile stay readable: the mobile is where the
-SMS goes, the rest is what an agent sees once the caller is identified.
+plain hash). Name, date of birth and the registered mobile are encrypted at rest
+(:mod:`ivr.store.crypto`) and read back in clear by this code: the mobile is where the SMS goes,
+the rest is what an agent sees once the caller is identified.
 
 Functions take an open SQLAlchemy ``Session`` and a ``now`` (aware datetime); they flush but never
 commit — the caller owns the transaction (commit after each IVR step so counters and locks
@@ -31,6 +32,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ivr.citizens.secret import server_secret
 from ivr.store.base import Base
+from ivr.store.crypto import Encrypted
 from ivr.store.models import AuditEntry
 from ivr.store.timestamps import UtcDateTime, utc
 from ivr.store.timestamps import aware as _aware
@@ -44,12 +46,12 @@ class Citizen(Base):
     __tablename__ = "citizens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    full_name: Mapped[str] = mapped_column(String(200))
-    birth_date: Mapped[date] = mapped_column(Date)
+    full_name: Mapped[str] = mapped_column(Encrypted("citizens.full_name"))
+    birth_date: Mapped[date] = mapped_column(Encrypted("citizens.birth_date", "date"))
     snils_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     passport_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     inn_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    mobile: Mapped[str | None] = mapped_column(String(32))
+    mobile: Mapped[str | None] = mapped_column(Encrypted("citizens.mobile"))
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 

@@ -6,7 +6,9 @@ Every model module declares its tables on :class:`Base` so one metadata holds th
 
 ``base`` (engine, session factory), ``models`` (calls, audit log), ``calls`` (a call's record,
 written exactly once), ``timestamps`` (UTC in, UTC out), ``schema`` (every table in one metadata,
-for migrations), ``migrate`` and ``migrations/`` (Alembic), ``cli`` (``hotline db …``).
+for migrations), ``migrate`` and ``migrations/`` (Alembic), ``cli`` (``hotline db …``),
+``crypto`` (personal fields encrypted at rest, keyed-hash lookups, the keyring), ``audit`` (the
+audit log's hash chain and its verification).
 """
 from ivr.store.base import Base, default_url, make_engine, session_factory
 

@@ -21,6 +21,8 @@ def record_call(session: Session, row: dict[str, Any]) -> bool:
     unknown = set(row) - _COLUMNS
     if unknown:
         raise ValueError(f"unknown call record field(s): {', '.join(sorted(unknown))}")
+    if row.get("caller_number"):  # the lookup hash of the encrypted number (ivr.store.crypto)
+        row = {**row, "caller_hash": row["caller_number"]}
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         stmt = postgresql.insert(Call).values(**row).on_conflict_do_nothing(index_elements=["call_id"])

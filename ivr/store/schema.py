@@ -8,7 +8,8 @@ from ivr.store import models  # noqa: F401  (calls, audit_log)
 from ivr.store.base import Base
 
 # Model modules of other areas; listed here so migrations and create_all see every table.
-MODEL_MODULES = ("ivr.citizens.registry", "ivr.citizens.otp", "ivr.citizens.sms", "ivr.call.callbacks")
+MODEL_MODULES = ("ivr.citizens.registry", "ivr.citizens.otp", "ivr.citizens.sms", "ivr.call.callbacks",
+                 "ivr.records.recordings", "ivr.records.tickets")
 
 for _name in MODEL_MODULES:
     if importlib.util.find_spec(_name) is not None:

@@ -142,7 +142,8 @@ def test_three_wrong_codes_lock(env):
     _session, row, _ = call(hotline, f"1 1 {p.snils}# 01021980# 000000# 000001# 000002#")
     assert (row["outcome"], row["identification"]) == ("locked", "locked")
     with factory() as db:
-        assert db.scalars(select(Citizen).where(Citizen.full_name == p.full_name)).one() \
+        assert db.scalars(select(Citizen).where(  # the name is encrypted: look up by SNILS hash
+                Citizen.snils_hash == registry.number_hash("snils", p.snils))).one() \
             .locked_until is not None
 
 

@@ -1,0 +1,125 @@
+"""``hotline audit|keys|retention|records|tickets …``: the records' commands.
+
+Heavy imports (SQLAlchemy, the models) stay inside the command functions: ``hotline --help``
+must not pay for them.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+
+
+def _url(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--url", default=None, help="SQLAlchemy URL (overrides HOTLINE_DB_URL)")
+
+
+def _now(args: argparse.Namespace) -> datetime:
+    at = getattr(args, "at", None)
+    if at is None:
+        return datetime.now(UTC)
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _at(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--at", type=datetime.fromisoformat, default=None,
+                   help="act as if it were this moment (ISO; UTC unless it has an offset)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("audit", help="audit log: verify the hash chain, show entries")
+    _url(a)
+    asub = a.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    v = asub.add_parser("verify", help="walk the hash chain; name the first broken row")
+    _url(v)
+    v.set_defaults(func=cmd_audit_verify)
+    sh = asub.add_parser("show", help="newest audit entries")
+    _url(sh)
+    sh.add_argument("--limit", type=int, default=20)
+    sh.set_defaults(func=cmd_audit_show)
+
+    k = sub.add_parser("keys", help="data keys: rotate (re-encrypt in batches), status, retire")
+    _url(k)
+    ksub = k.add_subparsers(dest="keys_command", metavar="ACTION", required=True)
+    r = ksub.add_parser("rotate", help="new current key, then re-encrypt every personal field "
+                                       "(interruptible; --resume continues)")
+    _url(r)
+    r.add_argument("--resume", action="store_true", help="no new key: finish re-encrypting")
+    r.add_argument("--batch", type=int, default=500, help="rows per transaction")
+    r.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
+    r.set_defaults(func=cmd_keys_rotate)
+    s = ksub.add_parser("status", help="which key encrypts how many values")
+    _url(s)
+    s.set_defaults(func=cmd_keys_status)
+    rt = ksub.add_parser("retire", help="drop keys that encrypt nothing any more")
+    _url(rt)
+    rt.set_defaults(func=cmd_keys_retire)
+
+    _register_records(sub)
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from ivr.store import audit
+    from ivr.store.base import make_engine
+
+    verdict = audit.verify(make_engine(args.url))
+    print(verdict)
+    return 0 if verdict.ok else 1
+
+
+def cmd_audit_show(args: argparse.Namespace) -> int:
+    from ivr.records import access
+    from ivr.store.base import make_engine, session_factory
+
+    with session_factory(make_engine(args.url))() as db:
+        for e in access.audit_entries(db, limit=args.limit):
+            print(f"{e.seq:>6} {e.at:%Y-%m-%d %H:%M:%S} {e.actor:<24} {e.action:<28} "
+                  f"{e.subject or ''}")
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from ivr.records import keys
+    from ivr.store.base import make_engine
+
+    engine = make_engine(args.url)
+    if not args.resume:
+        print(f"new current key {keys.add_key()}")
+
+    def progress(rep: keys.Rotation) -> None:
+        print(f"  {rep.rows} values re-encrypted ({rep.batches} batches)", file=sys.stderr)
+
+    rep = keys.reencrypt(engine, batch=args.batch, pause=args.pause, on_batch=progress)
+    print(f"re-encrypted {rep.rows} values under {rep.key} in {rep.seconds:.2f} s "
+          f"({rep.rate:.0f} values/s); old keys stay until `hotline keys retire`")
+    return 0
+
+
+def cmd_keys_status(args: argparse.Namespace) -> int:
+    from ivr.records import keys
+    from ivr.records.recordings import root_dir
+    from ivr.store.base import make_engine
+    from ivr.store.crypto import keyring
+
+    ring = keyring(reload=True)
+    used = keys.usage(make_engine(args.url), root_dir())
+    print(f"keyring {ring.source}: current {ring.current}")
+    for key in sorted(set(ring.data) | set(used)):
+        counts = ", ".join(f"{c}: {n}" for c, n in sorted(used.get(key, {}).items())) or "unused"
+        mark = "*" if key == ring.current else " "
+        print(f" {mark}{key}: {counts}{'' if key in ring.data else '  (NOT IN KEYRING)'}")
+    return 0
+
+
+def cmd_keys_retire(args: argparse.Namespace) -> int:
+    from ivr.records import keys
+    from ivr.records.recordings import root_dir
+    from ivr.store.base import make_engine
+
+    gone = keys.retire(make_engine(args.url), root_dir())
+    print(f"retired: {', '.join(gone) or 'none (every old key still encrypts something)'}")
+    return 0
+
+
+def _register_records(sub: argparse._SubParsersAction) -> None:
+    """retention, records, tickets (filled in below)."""
