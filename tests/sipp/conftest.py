@@ -1,2 +1,2 @@
-"""The SIP tests' database fixture (seeded registry, Monday 10:00 clock), shared."""
-from tests.ivr.drivers.sip.conftest import sip_db  # noqa: F401
+"""The SIP tests' fixtures (seeded database, Monday 10:00 clock, short prompts), shared."""
+from tests.ivr.drivers.sip.conftest import short_prompts, sip_db  # noqa: F401

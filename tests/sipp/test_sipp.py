@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import wave
 from pathlib import Path
 
 import pytest
@@ -23,18 +22,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def short_prompts(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("recordings")
-    for wav in (ROOT / "recordings").glob("*/*.wav"):
-        (out / wav.parent.name).mkdir(exist_ok=True)
-        with wave.open(str(wav)) as src, wave.open(str(out / wav.parent.name / wav.name),
-                                                   "wb") as dst:
-            dst.setparams(src.getparams())
-            dst.writeframes(src.readframes(int(0.3 * src.getframerate())))
-    return out
 
 
 async def sipp(port: int, scenario: str, service: str = "88005553535",

@@ -3,8 +3,10 @@ port of 127.0.0.1 whose clock stands at Monday 10:00 Moscow (agents on duty)."""
 from __future__ import annotations
 
 import asyncio
+import wave
 from collections.abc import Callable, Coroutine
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,7 @@ from ivr.store.base import make_engine, session_factory
 from ivr.store.migrate import upgrade
 from ivr.store.models import Call
 
+ROOT = Path(__file__).resolve().parents[4]
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))
 
 
@@ -62,3 +65,16 @@ def run_with_endpoint(url: str, body: Callable[[SipEndpoint], Coroutine[Any, Any
         finally:
             await endpoint.stop(drain_timeout=2.0)
     return asyncio.run(main())
+
+
+@pytest.fixture(scope="session")
+def short_prompts(tmp_path_factory) -> Path:
+    """recordings/ with every prompt cut to 0.3 s: walks take seconds, not minutes."""
+    out = tmp_path_factory.mktemp("recordings")
+    for wav in (ROOT / "recordings").glob("*/*.wav"):
+        (out / wav.parent.name).mkdir(exist_ok=True)
+        with wave.open(str(wav)) as src, wave.open(str(out / wav.parent.name / wav.name),
+                                                   "wb") as dst:
+            dst.setparams(src.getparams())
+            dst.writeframes(src.readframes(int(0.3 * src.getframerate())))
+    return out
