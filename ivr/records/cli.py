@@ -122,4 +122,105 @@ def cmd_keys_retire(args: argparse.Namespace) -> int:
 
 
 def _register_records(sub: argparse._SubParsersAction) -> None:
-    """retention, records, tickets (filled in below)."""
+    r = sub.add_parser("retention", help="delete expired audio and personal fields")
+    _url(r)
+    rs = r.add_subparsers(dest="retention_command", metavar="ACTION", required=True)
+    run = rs.add_parser("run", help="apply dialplans/retention.yaml now (idempotent, "
+                                    "safe to interrupt)")
+    _url(run)
+    _at(run)
+    run.add_argument("--dialplans", default="dialplans", help="directory of retention.yaml")
+    run.add_argument("--recordings", default=None, help="recordings root (default recordings/)")
+    run.add_argument("--batch", type=int, default=200, help="rows per transaction")
+    run.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
+    run.set_defaults(func=cmd_retention_run)
+
+    rec = sub.add_parser("records", help="call recordings (auditor only, every access audited)")
+    _url(rec)
+    rec.add_argument("--actor", required=True, help="who asks (written to the audit log)")
+    rec.add_argument("--role", default="auditor", help="the asker's role (only auditor may)")
+    rec.add_argument("--recordings", default=None, help="recordings root (default recordings/)")
+    _at(rec)
+    rsub = rec.add_subparsers(dest="records_command", metavar="ACTION", required=True)
+    ls = rsub.add_parser("list", help="stored recordings, newest first")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(func=cmd_records_list)
+    ex = rsub.add_parser("export", help="a caller's copy of CALL_ID (record + audio), "
+                                        "within 30 days of the call")
+    ex.add_argument("call_id")
+    ex.add_argument("--out", default=".", help="directory for the copy")
+    ex.set_defaults(func=cmd_records_export)
+    play = rsub.add_parser("play", help="write CALL_ID's audio as a plain WAV file")
+    play.add_argument("call_id")
+    play.add_argument("--out", required=True, help="WAV file to write")
+    play.set_defaults(func=cmd_records_play)
+
+
+def _db(args: argparse.Namespace):
+    from ivr.store.base import make_engine, session_factory
+
+    return session_factory(make_engine(args.url))()
+
+
+def cmd_retention_run(args: argparse.Namespace) -> int:
+    from ivr.records import retention
+    from ivr.store.base import make_engine
+
+    policy = retention.load_policy(args.dialplans)
+    rep = retention.run(make_engine(args.url), _now(args), policy, root=args.recordings,
+                        batch=args.batch, pause=args.pause)
+    print(rep)
+    return 0
+
+
+def _access(args: argparse.Namespace, fn, *rest):
+    from ivr.records import access
+
+    with _db(args) as db:
+        try:
+            out = fn(db, *rest, actor=args.actor, role=args.role, now=_now(args),
+                     root=args.recordings)
+        except (access.AccessDenied, LookupError) as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return None
+        db.commit()
+        return out
+
+
+def cmd_records_list(args: argparse.Namespace) -> int:
+    from ivr.records import access
+
+    def listing(db, *, root, **kw):
+        return access.list_recordings(db, limit=args.limit, **kw)
+
+    rows = _access(args, listing)
+    if rows is None:
+        return 1
+    for r in rows:
+        secs = f"{r.seconds:.0f} s" if r.seconds is not None else "-"
+        print(f"{r.started_at:%Y-%m-%d %H:%M} {r.call_id} {secs}")
+    return 0
+
+
+def cmd_records_export(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ivr.records import access
+
+    files = _access(args, access.caller_copy, args.call_id, Path(args.out))
+    if files is None:
+        return 1
+    print("\n".join(str(f) for f in files))
+    return 0
+
+
+def cmd_records_play(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from ivr.records import access
+
+    out = _access(args, access.export_recording, args.call_id, Path(args.out))
+    if out is None:
+        return 1
+    print(out)
+    return 0
