@@ -16,7 +16,7 @@ from sqlalchemy import Integer, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ivr.store.base import Base
-from ivr.store.crypto import BlindIndex, Encrypted
+from ivr.store.crypto import BlindIndex, Encrypted, blind_index
 from ivr.store.timestamps import UtcDateTime, aware, utc
 
 # SPEC §6: first attempt at once, then after 1–2 min, 5 min, then every 10–15 min; at most 5.
@@ -74,7 +74,8 @@ def request_callback(db: Session, *, call_id: str, number: str | None, skill: st
         return CallbackTicket(existing.id, aware(existing.due_at), position(db, existing))
     now = utc(now)
     due_at = utc(due) if due else now
-    cb = Callback(call_id=call_id, number=number, number_hash=number, skill=skill, priority=priority,
+    cb = Callback(call_id=call_id, number=number, skill=skill, priority=priority,
+                  number_hash=blind_index("phone", number) if number else None,
                   language=language, line=line, region=region, requested_at=now,
                   arrival_at=utc(arrival) if arrival else now, due_at=due_at,
                   next_attempt_at=due_at, attempts=0, status="pending")

@@ -192,7 +192,8 @@ def open_ticket(db: Session, *, kind: str, now: datetime, rules: TicketRules,
     now = utc(now)
     due, esc = deadline(kind, now, rules)
     t = Ticket(number=_new_number(db, rules.number_digits), call_id=call_id,
-               citizen_id=citizen_id, caller_hash=caller, kind=kind, summary=summary,
+               citizen_id=citizen_id, caller_hash=blind_index("phone", caller) if caller else None,
+               kind=kind, summary=summary,
                status="open", opened_at=now, due_at=utc(due),
                escalate_at=utc(esc) if esc else None, updated_at=now, reopened=0)
     db.add(t)

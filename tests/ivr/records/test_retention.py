@@ -75,7 +75,7 @@ def hourly(engine) -> Counter:
 
 def counts(engine) -> dict[str, int]:
     with session_factory(engine)() as db:
-        n = lambda q: db.scalar(select(func.count()).select_from(q.subquery()))  # noqa: E731
+        n = lambda q: db.scalar(select(func.count()).select_from(q.subquery()))
         return {
             "numbers": n(select(Call.id).where(Call.caller_number.is_not(None))),
             "paths": n(select(Call.id).where(Call.menu_path.is_not(None))),
