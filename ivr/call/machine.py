@@ -67,6 +67,9 @@ class S(enum.Enum):
     LONG_WAIT = "long_wait"          # wait > threshold: 1 callback, 2 stay in line
     AFTER_HOURS = "after_hours"      # agents off duty: 1 leave a request, # back
     CALLBACK_CHECK = "callback_check"  # awaiting CallbackResult
+    TICKET_NUMBER = "ticket_number"
+    TICKET_CHECK = "ticket_check"    # awaiting TicketResult (a find or a reopen)
+    TICKET_NEXT = "ticket_next"      # 1 reopen, * repeat, # menu, 0 operator
     DONE = "done"
 
 
@@ -105,6 +108,8 @@ class IvrMachine:
         self.skill: str | None = None
         self.priority = 0
         self.callback_requested = False
+        self.consent: str | None = None  # recording: None (undecided) / given / refused
+        self.ticket = ""
         self.started_at: datetime | None = None
         self.arrival: datetime | None = None  # reached the queue stage: a callback keeps this
         self.outcome: dict[str, Any] | None = None
@@ -202,7 +207,7 @@ class IvrMachine:
             "menu_path": list(self.path), "identification": self.identification,
             "skill": self.skill, "priority": self.priority,
             "callback_requested": self.callback_requested, "outcome": result,
-            "detail": detail, "started_at": self.started_at or now,
+            "consent": self.consent or "given", "detail": detail, "started_at": self.started_at or now,
             "answered_at": self.started_at or now, "ended_at": now,
         }
         if result == "queued" and not self.callback_requested:
@@ -233,6 +238,13 @@ class IvrMachine:
     def _on_menu(self, ev: Digits, now: datetime) -> Out:
         key = ev.digits[:1]
         menu_id = self.stack[-1]
+        if self.consent is None and key:  # the first key after the consent notice decides
+            if key == self.cfg.consent_refuse_key:
+                self.consent = "refused"
+                self.path.append("consent:refused")
+                return [SetVar("HOTLINE_RECORDING", "0"),
+                        *self._ask(S.MENU, self.p.consent_refused)]
+            self.consent = "given"
         if key == "*":
             return self._ask(S.MENU)
         if key == "#":
@@ -273,6 +285,8 @@ class IvrMachine:
     def _continue(self, item: Item, now: datetime) -> Out:
         if item.action == "status":
             return self._ask(S.APP_NUMBER)
+        if item.action == "ticket":
+            return self._ask(S.TICKET_NUMBER)
         return self._queue(now, item.skill or self.cfg.operator_skill, self._priority(item))
 
     def _priority(self, item: Item) -> int:
@@ -525,6 +539,39 @@ class IvrMachine:
             return self._queue(now, self.cfg.status_skill)
         return self._miss(now, invalid=bool(key))
 
+    # ---- tickets (SPEC §8): status by number, reopen ------------------------------------------
+    def _on_ticket_number(self, ev: Digits, now: datetime) -> Out:
+        if not ev.digits.isdigit():
+            return self._miss(now, invalid=bool(ev.digits))
+        self.ticket, self.state = ev.digits, S.TICKET_CHECK
+        return [io.FindTicket(ev.digits, self.citizen_id)]
+
+    def _on_ticket(self, ev: io.TicketResult, now: datetime) -> Out:
+        if ev.status is None:
+            self.state = S.TICKET_NUMBER
+            return self._miss_with(now, self.p.ticket_not_found)
+        self.self_served = True
+        self.path.append(f"ticket:{ev.status}")
+        said = self.p.ticket_status.get(ev.status, ())
+        if ev.due and ev.status != "resolved":
+            said = (*said, *self.p.ticket_due, *self.speaker.moment(ev.due, self.lang))
+        self.last_status = said
+        return self._ask(S.TICKET_NEXT, said)
+
+    def _on_ticket_next(self, ev: Digits, now: datetime) -> Out:
+        key = ev.digits[:1]
+        if key == "1":
+            self.state = S.TICKET_CHECK
+            self.path.append("ticket:reopen")
+            return [io.ReopenTicket(self.ticket, self.citizen_id)]
+        if key == "*":
+            return self._ask(S.TICKET_NEXT, self.last_status)
+        if key == "#":
+            return self._ask(S.MENU)
+        if key == "0":
+            return self._queue(now, self.cfg.operator_skill)
+        return self._miss(now, invalid=bool(key))
+
     def _back_to_menu(self, now: datetime) -> Out:
         return self._ask(S.MENU)
 
@@ -542,6 +589,7 @@ _ASKS: dict[S, tuple[str, int]] = {
     S.ID_DOCUMENT: ("id_choose", 1), S.ID_BIRTH: ("id_dob", 8), S.ID_INN: ("id_inn", 12),
     S.CODE_ENTRY: ("otp_enter", 6), S.APP_NUMBER: ("app_enter", 20), S.APP_NEXT: ("app_next", 1),
     S.LONG_WAIT: ("long_wait_offer", 1), S.AFTER_HOURS: ("after_hours_offer", 1),
+    S.TICKET_NUMBER: ("ticket_enter", 16), S.TICKET_NEXT: ("ticket_next", 1),
 }
 """Collecting state -> (SystemPrompts field, max digits) of its question."""
 
@@ -552,6 +600,7 @@ _ON_DIGITS: dict[S, Handler] = {
     S.ID_NUMBER: M._on_id_number, S.ID_BIRTH: M._on_birth, S.ID_INN: M._on_inn,
     S.CODE_ENTRY: M._on_code, S.APP_NUMBER: M._on_app_number, S.APP_NEXT: M._on_app_next,
     S.LONG_WAIT: M._on_long_wait, S.AFTER_HOURS: M._on_after_hours,
+    S.TICKET_NUMBER: M._on_ticket_number, S.TICKET_NEXT: M._on_ticket_next,
 }
 _ON_ANSWER: dict[S, tuple[type, Handler]] = {
     S.ID_CHECK: (io.IdentifyResult, M._on_identified),
@@ -560,6 +609,7 @@ _ON_ANSWER: dict[S, tuple[type, Handler]] = {
     S.APP_CHECK: (io.ApplicationResult, M._on_application),
     S.WAIT_CHECK: (io.WaitResult, M._on_wait),
     S.CALLBACK_CHECK: (io.CallbackResult, M._on_callback),
+    S.TICKET_CHECK: (io.TicketResult, M._on_ticket),
 }
 _TRANSITIONS: dict[tuple[S, type], Handler] = {
     **{(s, Digits): h for s, h in _ON_DIGITS.items()},
@@ -577,5 +627,7 @@ _EXHAUSTED: dict[S, Callable[[IvrMachine, datetime], Out]] = {
     S.APP_NEXT: M._app_next_exhausted,
     S.LONG_WAIT: M._long_wait_exhausted,
     S.AFTER_HOURS: M._after_hours_exhausted,
+    S.TICKET_NUMBER: M._back_to_menu,
+    S.TICKET_NEXT: M._app_next_exhausted,
 }
 """What a collecting state does once its re-prompts (settings.retries) are used up."""

@@ -87,6 +87,20 @@ class RequestCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class FindTicket:
+    """A repeat caller quotes a ticket number (SPEC §8): its status, if it is theirs."""
+
+    number: str
+    citizen_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReopenTicket:
+    number: str
+    citizen_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class RecordOutcome:
     """The call's one outcome row (columns of ``ivr.store.models.Call``)."""
 
@@ -94,7 +108,7 @@ class RecordOutcome:
 
 
 Request = (Identify | SendCode | CheckCode | DropCode | LockAccount | FindApplication
-           | EstimateWait | RequestCallback | RecordOutcome)
+           | EstimateWait | RequestCallback | FindTicket | ReopenTicket | RecordOutcome)
 FIRE_AND_FORGET = (DropCode, LockAccount, RecordOutcome)
 """Requests with no answer: the machine does not wait for them."""
 
@@ -144,5 +158,14 @@ class CallbackResult:
     position: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TicketResult:
+    """``status`` open / in_progress / reopened / escalated / resolved; None when not found
+    (or not the caller's: the same answer). ``due``: the answer deadline."""
+
+    status: str | None
+    due: datetime | None = None
+
+
 Answer = (IdentifyResult | SendCodeResult | CheckCodeResult | ApplicationResult | WaitResult
-          | CallbackResult)
+          | CallbackResult | TicketResult)

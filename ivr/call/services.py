@@ -54,7 +54,9 @@ class DbServices:
             io.CheckCode: self._check_code, io.DropCode: self._drop_code,
             io.LockAccount: self._lock, io.FindApplication: self._application,
             io.RequestCallback: self._callback, io.RecordOutcome: self._outcome,
+            io.FindTicket: self._ticket, io.ReopenTicket: self._ticket,
         }
+        self.dialplans_dir = "dialplans"  # tickets.yaml (deadline classes), read on first use
 
     @classmethod
     def from_url(cls, url: str | None, waits: WaitEstimator, **kw: Any) -> DbServices:
@@ -119,6 +121,20 @@ class DbServices:
             priority=req.priority, now=now, due=req.due, arrival=arrival,
             language=rec.get("language", "ru"), line=rec.get("line"), region=rec.get("region"))
         return io.CallbackResult(True, req.due and ticket.due_at, ticket.position)
+
+    def _ticket(self, db: Session, call: CallSession, req: io.FindTicket | io.ReopenTicket,
+                now: datetime):
+        from ivr.records import tickets
+
+        t = tickets.find_for_caller(db, req.number, citizen_id=req.citizen_id, caller=call.caller)
+        if t is None:
+            return io.TicketResult(None)
+        rules = tickets.load_rules(self.dialplans_dir)
+        if isinstance(req, io.ReopenTicket):
+            tickets.reopen(db, t, now=now, rules=rules, actor=f"ivr:{call.call_id}")
+        else:
+            tickets.status_read(db, t, now=now, actor=f"ivr:{call.call_id}")
+        return io.TicketResult(t.status, tickets.due_local(t, rules))
 
     def _outcome(self, db: Session, call: CallSession, req: io.RecordOutcome, now: datetime):
         record_call(db, req.row)

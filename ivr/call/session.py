@@ -87,6 +87,7 @@ class Hotline:
             from ivr.call.services import DbServices
 
             services = DbServices.from_url(db_url, waits or default_waits(str(dialplan.tz)))
+            services.dialplans_dir = str(directory)
         return cls(dialplan, load_menus(directory), services, SpeechSpeaker(dialplan.tz))
 
     def new_call(self, *, did: str, caller: str | None = None,
@@ -118,6 +119,12 @@ class CallSession:
     @property
     def done(self) -> bool:
         return self._ended or (self.machine is not None and self.machine.done)
+
+    @property
+    def recording_allowed(self) -> bool:
+        """May the driver record this call's audio now? Not before the IVR has started (the
+        consent notice), never once the caller refused (``ivr.records.recordings``)."""
+        return self.machine is not None and self.machine.consent != "refused"
 
     @property
     def lang(self) -> str:

@@ -20,7 +20,7 @@ MENUS_FILE = "menus.yaml"
 REQUIRED_MENUS = ("main", "short", "tax", "tech", "orgs", "complaints", "registration")
 RESERVED_KEYS = frozenset("0*#")
 Document = Literal["snils", "passport"]
-Action = Literal["queue", "menu", "status", "info", "callback", "emergency"]
+Action = Literal["queue", "menu", "status", "info", "callback", "emergency", "ticket"]
 
 
 class _Model(BaseModel):
@@ -66,7 +66,7 @@ class Item(_Model):
         field = need.get(self.action)
         if field and not getattr(self, field):
             raise ValueError(f"action {self.action!r} needs {field!r}")
-        if self.action == "status" and self.identify is None:
+        if self.action in ("status", "ticket") and self.identify is None:
             # Nothing personal before identification (SPEC §5): status always identifies.
             object.__setattr__(self, "identify", Identify())
         return self
@@ -102,12 +102,25 @@ class Settings(_Model):
     callback_offer_after_min: float = Field(10.0, ge=0)
     operator_skill: str = "general"
     status_skill: str = "status"  # an agent asked for from the status self-service
+    # the key that refuses call recording while the consent notice / first menu prompt plays
+    # (SPEC §4, §7); None: staying on the line is consent, no way to refuse by key
+    consent_refuse_key: Literal["*", "#"] | None = None
 
 
 class SystemPrompts(_Model):
     """Prompt ids the machine itself uses (texts in prompts.yaml). Overridable in YAML."""
 
     consent: tuple[str, ...] = ("consent_recording",)
+    consent_refused: tuple[str, ...] = ("consent_refused",)
+    ticket_enter: tuple[str, ...] = ("ticket_enter",)
+    ticket_not_found: tuple[str, ...] = ("ticket_not_found",)
+    ticket_due: tuple[str, ...] = ("ticket_due",)
+    ticket_next: tuple[str, ...] = ("ticket_next",)
+    ticket_status: dict[str, tuple[str, ...]] = {
+        "open": ("ticket_status_open",), "in_progress": ("ticket_status_in_progress",),
+        "reopened": ("ticket_status_reopened",), "escalated": ("ticket_status_escalated",),
+        "resolved": ("ticket_status_resolved",),
+    }
     language: tuple[str, ...] = ("lang_choice",)
     menu_hint: tuple[str, ...] = ("menu_hint",)
     invalid: tuple[str, ...] = ("invalid_choice",)
