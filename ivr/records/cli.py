@@ -155,6 +155,67 @@ def _register_records(sub: argparse._SubParsersAction) -> None:
     play.add_argument("--out", required=True, help="WAV file to write")
     play.set_defaults(func=cmd_records_play)
 
+    tk = sub.add_parser("tickets", help="written requests: deadlines in working time (SPEC §8)")
+    _url(tk)
+    tk.add_argument("--dialplans", default="dialplans", help="directory of tickets.yaml")
+    _at(tk)
+    ts = tk.add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
+    op = ts.add_parser("open", help="open a ticket; prints its number and deadline")
+    op.add_argument("--kind", required=True, help="a kind of tickets.yaml (login, security, …)")
+    op.add_argument("--call-id", default=None)
+    op.add_argument("--citizen", type=int, default=None, help="citizen id (identified caller)")
+    op.add_argument("--caller", default=None, help="caller's number (unidentified caller)")
+    op.add_argument("--summary", default=None, help="the request's content (stored encrypted)")
+    op.set_defaults(func=cmd_tickets_open)
+    show = ts.add_parser("show", help="a ticket's status and deadline")
+    show.add_argument("number")
+    show.set_defaults(func=cmd_tickets_show)
+    esc = ts.add_parser("escalate", help="complaints past their escalation moment go to seniors")
+    esc.set_defaults(func=cmd_tickets_escalate)
+
+
+def cmd_tickets_open(args: argparse.Namespace) -> int:
+    from ivr.records import tickets
+
+    rules = tickets.load_rules(args.dialplans)
+    with _db(args) as db:
+        t = tickets.open_ticket(db, kind=args.kind, now=_now(args), rules=rules,
+                                call_id=args.call_id, citizen_id=args.citizen,
+                                caller=args.caller, summary=args.summary, actor="cli")
+        db.commit()
+        print(f"ticket {t.number}: {t.kind}, due {tickets.due_local(t, rules):%Y-%m-%d %H:%M %Z}")
+    return 0
+
+
+def cmd_tickets_show(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from ivr.records import tickets
+    from ivr.store import audit
+
+    rules = tickets.load_rules(args.dialplans)
+    with _db(args) as db:
+        t = db.scalars(select(tickets.Ticket).where(tickets.Ticket.number == args.number)).first()
+        if t is None:
+            print(f"no ticket {args.number}", file=sys.stderr)
+            return 1
+        audit.record(db, at=_now(args), actor="cli", action="ticket_status_read",
+                     subject=f"ticket:{t.id}")
+        db.commit()
+        print(f"ticket {t.number}: {t.kind}, {t.status}, reopened {t.reopened}x, "
+              f"due {tickets.due_local(t, rules):%Y-%m-%d %H:%M %Z}")
+    return 0
+
+
+def cmd_tickets_escalate(args: argparse.Namespace) -> int:
+    from ivr.records import tickets
+
+    with _db(args) as db:
+        n = tickets.escalate_due(db, _now(args))
+        db.commit()
+    print(f"escalated {n} ticket(s)")
+    return 0
+
 
 def _db(args: argparse.Namespace):
     from ivr.store.base import make_engine, session_factory

@@ -23,14 +23,30 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, String, insert, select, text
+from sqlalchemy import (
+    JSON,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    column,
+    insert,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ivr.store.base import Base
 from ivr.store.crypto import mac_key
-from ivr.store.timestamps import aware, utc
+from ivr.store.timestamps import UtcDateTime, aware, utc
 
 GENESIS = "0" * 64
+# audit_log as Core sees it (the ORM model in ivr.store.models imports this module)
+LOG = table("audit_log", column("id", Integer), column("at", UtcDateTime()),
+            column("actor", String), column("action", String), column("subject", String),
+            column("detail", JSON), column("seq", Integer), column("prev_hash", String),
+            column("row_hash", String))
 
 
 class AuditChain(Base):
@@ -80,11 +96,10 @@ def record(db: Session, *, at: datetime, actor: str, action: str, subject: str |
            detail: dict[str, Any] | None = None) -> int:
     """Append one audit row in ``db``'s transaction; returns its ``seq``. Never put a personal
     value in ``detail`` or ``subject`` (ids only: ``citizen:12``, ``call:…``)."""
-    table = Base.metadata.tables["audit_log"]
     conn = db.connection()
     values = seal(conn, {"at": utc(at), "actor": actor, "action": action, "subject": subject,
                          "detail": detail})
-    conn.execute(insert(table).values(**values))
+    conn.execute(insert(LOG).values(**values))
     return values["seq"]
 
 
@@ -108,12 +123,11 @@ class Verdict:
 
 
 def _rows(engine: Engine, batch: int) -> Iterator[Any]:
-    table = Base.metadata.tables["audit_log"]
     last = -1
     with engine.connect() as conn:
         while True:
-            chunk = conn.execute(select(table).where(table.c.seq > last)
-                                 .order_by(table.c.seq).limit(batch)).all()
+            chunk = conn.execute(select(LOG).where(LOG.c.seq > last)
+                                 .order_by(LOG.c.seq).limit(batch)).all()
             if not chunk:
                 return
             yield from chunk
@@ -123,11 +137,10 @@ def _rows(engine: Engine, batch: int) -> Iterator[Any]:
 def verify(engine: Engine, *, batch: int = 5000) -> Verdict:
     """Walk the chain in ``seq`` order; the first gap, edited row or bad link is named."""
     key = mac_key("audit")
-    table = Base.metadata.tables["audit_log"]
     with engine.connect() as conn:
         head = conn.execute(text("SELECT seq, last_hash FROM audit_chain WHERE id = 1")).first()
-        unsealed = conn.execute(select(table.c.id).where(table.c.seq.is_(None))
-                                .order_by(table.c.id).limit(1)).scalar()
+        unsealed = conn.execute(select(LOG.c.id).where(LOG.c.seq.is_(None))
+                                .order_by(LOG.c.id).limit(1)).scalar()
     head_seq, head_hash = (int(head[0]), str(head[1])) if head else (0, GENESIS)
     if unsealed is not None:
         return Verdict(False, 0, head_seq, head_hash, unsealed, None,

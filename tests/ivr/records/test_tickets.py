@@ -94,3 +94,22 @@ def test_reopen_and_complaint_escalation(db):
     later = at(2027, 3, 1, 9)
     tickets.reopen(db, t, now=later, rules=RULES)
     assert (t.status, t.reopened) == ("reopened", 1) and t.due_at > later
+
+
+def test_tickets_command_opens_and_shows(tmp_path, monkeypatch, capsys):
+    from ivr.cli import main
+    from ivr.store import audit
+
+    monkeypatch.delenv("HOTLINE_KEYRING", raising=False)
+    monkeypatch.setenv("HOTLINE_KEYRING_FILE", str(tmp_path / "hotline.keys"))
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    upgrade(make_engine(url))
+    base = ["tickets", "--url", url, "--dialplans", str(ROOT / "dialplans")]
+    assert main([*base, "--at", "2026-12-30T16:00+03:00", "open", "--kind", "security",
+                 "--summary", "Взлом учётной записи"]) == 0
+    out = capsys.readouterr().out
+    assert "due 2027-01-12 10:00" in out
+    number = out.split()[1].rstrip(":")
+    assert main([*base, "show", number]) == 0 and "security, open" in capsys.readouterr().out
+    assert main([*base, "show", "1"]) == 1
+    assert audit.verify(make_engine(url)).rows == 2  # opened, status read
