@@ -17,7 +17,7 @@ under a tenth of the key's power, or two windows without the key — which a 40 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -26,6 +26,7 @@ from ivr.drivers.sip.g711 import FRAME, RATE
 LOW = (697.0, 770.0, 852.0, 941.0)
 HIGH = (1209.0, 1336.0, 1477.0, 1633.0)
 KEYPAD = ("123A", "456B", "789C", "*0#D")
+FLAT = "".join(KEYPAD)  # key index r*4+c
 WINDOW = FRAME
 HOP = FRAME // 2
 MIN_LEVEL = 400.0  # tone amplitude (int16) ≈ -38 dBFS
@@ -40,13 +41,9 @@ _BASIS = np.concatenate([np.cos(2 * np.pi * np.outer(_n, _f) / RATE),
                          np.sin(2 * np.pi * np.outer(_n, _f) / RATE)], axis=1).astype(np.float32)
 
 
-def classify(windows: np.ndarray) -> list[str | None]:
-    """Per 160-sample window (rows of ``windows``): the key it holds, or None."""
-    if len(windows) == 0:
-        return []
-    w = np.asarray(windows, dtype=np.float32)
+def _classify(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(key index r*4+c or -1, energy) for each row of ``w`` (float32, 160 samples)."""
     proj = w @ _BASIS
-    # tone power as a fraction-of-energy measure: a pure tone of amplitude A gives A²N/2
     bins = (proj[:, :24] ** 2 + proj[:, 24:] ** 2) * (2.0 / WINDOW)
     power = bins.reshape(len(w), 3, 8).max(axis=1)
     energy = np.einsum("ij,ij->i", w, w) + 1e-9
@@ -61,29 +58,33 @@ def classify(windows: np.ndarray) -> list[str | None]:
           & (pr >= RELATIVE_PEAK * low_rest) & (pc >= RELATIVE_PEAK * high_rest)
           & (pr <= LOW_LOUDER * pc) & (pc <= HIGH_LOUDER * pr)
           & (pr + pc >= TONE_SHARE * energy))
-    return [KEYPAD[r[i]][c[i]] if ok[i] else None for i in range(len(w))]
+    return np.where(ok, r * 4 + c, -1), energy
+
+
+def classify(windows: np.ndarray) -> list[str | None]:
+    """Per 160-sample window (rows of ``windows``): the key it holds, or None."""
+    if len(windows) == 0:
+        return []
+    idx, _ = _classify(np.asarray(windows, dtype=np.float32))
+    return [FLAT[i] if i >= 0 else None for i in idx.tolist()]
 
 
 @dataclass
 class ToneTracker:
-    """Q.24 timing for one call: windows in, keys out."""
+    """Q.24 timing for one call: per window, the key seen (or None) and its power."""
 
     candidate: str | None = None
     hits: int = 0
     misses: int = 0
     reported: str | None = None
     key_power: float = 0.0
-    previous: np.ndarray | None = None
+    previous: np.ndarray = field(default_factory=lambda: np.zeros(FRAME, dtype=np.int16))
 
-    def windows(self, frame: np.ndarray) -> list[np.ndarray]:
-        """The two windows ending 10 ms before and at the end of ``frame`` (160 samples)."""
-        prev = self.previous if self.previous is not None else np.zeros(FRAME, dtype=np.int16)
-        self.previous = frame
-        return [np.concatenate([prev[HOP:], frame[:HOP]]), frame]
+    @property
+    def idle(self) -> bool:
+        return self.candidate is None and self.reported is None
 
-    def update(self, key: str | None, window: np.ndarray) -> str | None:
-        w = window.astype(np.float32)
-        power = float(np.dot(w, w)) / WINDOW
+    def update(self, key: str | None, power: float) -> str | None:
         self.misses = 0 if key is not None and key == self.reported else self.misses + 1
         if self.reported is not None and (power < 0.1 * self.key_power or self.misses >= 2):
             self.reported = None  # the pause between two presses
@@ -98,29 +99,46 @@ class ToneTracker:
 
 
 class Detector:
-    """One detector for many streams: ``feed`` frames, ``run`` once per tick."""
+    """One detector for many streams: ``feed`` frames, ``run`` once per tick. All windows of
+    a tick are classified in one matrix product; only trackers that saw a tone or are inside
+    a key run Python code."""
 
     def __init__(self) -> None:
-        self._batch: list[tuple[ToneTracker, np.ndarray]] = []
+        self._trackers: list[ToneTracker] = []
+        self._frames: list[np.ndarray] = []
 
     def __len__(self) -> int:
-        return len(self._batch)
+        return len(self._frames)
 
     def feed(self, tracker: ToneTracker, frame: np.ndarray) -> None:
-        for window in tracker.windows(frame):
-            self._batch.append((tracker, window))
+        self._trackers.append(tracker)
+        self._frames.append(frame)
 
     def run(self) -> list[tuple[ToneTracker, str]]:
         """Classify everything fed since the last run; returns (tracker, key) for new keys."""
-        batch, self._batch = self._batch, []
-        if not batch:
+        trackers, frames = self._trackers, self._frames
+        self._trackers, self._frames = [], []
+        if not frames:
             return []
-        keys = classify(np.stack([w for _, w in batch]))
+        new = np.stack(frames).astype(np.float32)
+        old = np.stack([t.previous for t in trackers]).astype(np.float32)
+        for t, f in zip(trackers, frames, strict=True):
+            t.previous = f
+        windows = np.empty((2 * len(new), WINDOW), dtype=np.float32)
+        windows[0::2, :HOP], windows[0::2, HOP:] = old[:, HOP:], new[:, :HOP]
+        windows[1::2] = new
+        idx, energy = _classify(windows)
+        idx, power = idx.reshape(-1, 2), energy.reshape(-1, 2) / WINDOW
+        busy = np.flatnonzero((idx >= 0).any(axis=1)
+                              | np.fromiter((not t.idle for t in trackers), bool, len(trackers)))
         out = []
-        for (tracker, window), key in zip(batch, keys, strict=True):
-            got = tracker.update(key, window)
-            if got:
-                out.append((tracker, got))
+        for k in busy.tolist():
+            tracker = trackers[k]
+            for j in (0, 1):
+                i = int(idx[k, j])
+                got = tracker.update(FLAT[i] if i >= 0 else None, float(power[k, j]))
+                if got:
+                    out.append((tracker, got))
         return out
 
 

@@ -264,13 +264,15 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self._caller_gone(call_id, "no_ack", bye=True)
 
     # ---- ending ------------------------------------------------------------------------------
-    def _bye(self, msg: sipmsg.Message, addr: tuple[str, int]) -> None:
+    def _in_dialog(self, msg: sipmsg.Message, addr: tuple[str, int]) -> Dialog | None:
+        """A request inside a call: 200 and its dialog, or 481 and None."""
         dialog = self.dialogs.get(msg.call_id)
-        if dialog is None:
-            self._reply(msg, addr, 481)
-            return
-        self._reply(msg, addr, 200)
-        self._caller_gone(msg.call_id, "normal", bye=False)
+        self._reply(msg, addr, 481 if dialog is None else 200)
+        return dialog
+
+    def _bye(self, msg: sipmsg.Message, addr: tuple[str, int]) -> None:
+        if self._in_dialog(msg, addr) is not None:
+            self._caller_gone(msg.call_id, "normal", bye=False)
 
     def _cancel(self, msg: sipmsg.Message, addr: tuple[str, int]) -> None:
         dialog = self.dialogs.get(msg.call_id)
@@ -349,12 +351,9 @@ class SipEndpoint(asyncio.DatagramProtocol):
                                                                     ("Expires", expires)))
 
     def _info(self, msg: sipmsg.Message, addr: tuple[str, int]) -> None:
-        dialog = self.dialogs.get(msg.call_id)
-        if dialog is None:
-            self._reply(msg, addr, 481)
-            return
-        self._reply(msg, addr, 200)
-        if "dtmf-relay" in msg.header("Content-Type") and dialog.call is not None:
+        dialog = self._in_dialog(msg, addr)
+        if dialog is not None and dialog.call is not None and \
+                "dtmf-relay" in msg.header("Content-Type"):
             for line in msg.body.decode("utf-8", "replace").splitlines():
                 name, _, value = line.partition("=")
                 if name.strip().lower() == "signal" and value.strip():

@@ -91,6 +91,7 @@ class Softphone:
         self.answer_timeout, self.prompt_timeout = answer_timeout, prompt_timeout
         self.code, self.caller = code, caller
         self.media = MediaClock(rtp_timeout=3600)
+        self._ack: tuple[bytes, tuple[str, int]] = (b"", ("127.0.0.1", 0))
 
     async def call(self, uri: str, groups: list[str], *, linger: float = 60.0) -> dict[str, Any]:
         """Dial, send each group when the IVR is ready; then listen to the answer (at most
@@ -177,9 +178,10 @@ class Softphone:
             return None
         target = sipmsg.uri_of(msg.header("Contact")) or uri
         ack_via = f"SIP/2.0/UDP {self.host}:{port};branch={sipmsg.new_branch()};rport"
-        transport.sendto(sipmsg.request("ACK", target, [("Via", ack_via), headers[1], ("To", to),
-                                                        ("Call-ID", call_id),
-                                                        ("CSeq", "1 ACK")]), server)
+        ack = sipmsg.request("ACK", target, [("Via", ack_via), headers[1], ("To", to),
+                                             ("Call-ID", call_id), ("CSeq", "1 ACK")])
+        transport.sendto(ack, server)
+        self._ack = (ack, server)
         media = sdp.choose(msg.sdp, server[0])
         stream.retarget((media.host, media.port), media.codec, media.event_pt)
         return {"to": to, "target": target, "from": headers[1][1]}
@@ -187,7 +189,10 @@ class Softphone:
     async def _wait_bye(self, sip: _Sip) -> tuple[sipmsg.Message, tuple[str, int]]:
         while True:
             msg, addr = await sip.inbox.get()
-            if msg.is_request and msg.method != "ACK" and msg.method != "BYE":
+            if not msg.is_request and msg.method == "INVITE" and msg.status == 200:
+                assert sip.transport is not None  # our ACK was lost: the 200 comes again
+                sip.transport.sendto(*self._ack)
+            elif msg.is_request and msg.method != "ACK" and msg.method != "BYE":
                 assert sip.transport is not None  # re-sent 200s are absorbed; answer the rest
                 sip.transport.sendto(sipmsg.response(msg, 200, source=addr),
                                      sipmsg.response_target(msg, addr))

@@ -3,20 +3,14 @@ message gets its answer and the calls around it carry on."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
 from ivr.drivers.sip import sdp
 from tests.ivr.drivers.sip.conftest import rows, run_with_endpoint
-from tests.ivr.drivers.sip.uac import RawUac, event_packets
+from tests.ivr.drivers.sip.uac import RawUac, event_packets, udp
 
 pytestmark = pytest.mark.timeout(60)
-
-
-def udp(port: int, data: bytes) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.sendto(data, ("127.0.0.1", port))
 
 
 def test_malformed_sip_is_answered_or_dropped_and_calls_go_on(sip_db, capsys):

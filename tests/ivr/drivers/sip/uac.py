@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import socket
 
 from ivr.drivers.sip import message as sipmsg
 from ivr.drivers.sip import rtp, sdp
@@ -84,3 +85,9 @@ class RawUac(asyncio.DatagramProtocol):
 def event_packets(key: str, ts: int, seq: int = 1) -> list[bytes]:
     return [rtp.build(101, seq + i, ts, 0x1234, p, marker=i == 0)
             for i, p in enumerate(rtp.event_payloads(key))]
+
+
+def udp(port: int, data: bytes) -> None:
+    """One datagram to 127.0.0.1:port from a throw-away socket."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.sendto(data, ("127.0.0.1", port))
