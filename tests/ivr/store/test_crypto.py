@@ -122,6 +122,13 @@ def test_no_personal_value_in_clear_in_a_raw_dump(db_url):
         run_call(hotline.new_call(did="88005553535", caller=p.mobile),
                  MONDAY_10 + timedelta(minutes=5 + i), iter(["5", "1"]),
                  echo=lambda _s: None, code=dev_code)
+    from ivr.records import tickets
+
+    with factory.begin() as db:  # request content is personal too
+        for p in people[4:]:
+            tickets.open_ticket(db, kind="login", now=MONDAY_10, caller=p.mobile,
+                                rules=tickets.load_rules("dialplans"),
+                                summary=f"{p.full_name}, {p.birth_date:%d.%m.%Y}, тел. {p.mobile}")
     with factory() as db:
         assert db.scalar(select(Callback.number).limit(1)) in {p.mobile for p in people}
         assert db.scalars(select(Call).where(Call.caller_hash == "8" + people[0].mobile[2:])
@@ -150,6 +157,8 @@ def test_migration_encrypts_rows_written_in_clear(db_url):
         conn.execute(text("INSERT INTO citizens (full_name, birth_date, snils_hash, mobile) "
                           "VALUES (:n, :b, 'h', :m)"),
                      {"n": p.full_name, "b": p.birth_date.isoformat(), "m": p.mobile})
+        conn.execute(text("INSERT INTO applications (number, citizen_id, service, status, "
+                          "submitted_on) VALUES ('1234567890', 1, 'x', 'принято', '2026-11-01')"))
         conn.execute(text("INSERT INTO calls (call_id, caller_number, identification, priority,"
                           " callback_requested, started_at) VALUES ('c1', :m, 'none', 0, :f, :t)"),
                      {"m": p.mobile, "f": False, "t": t0})
@@ -172,4 +181,23 @@ def test_migration_encrypts_rows_written_in_clear(db_url):
     assert p.mobile[2:] not in raw and p.full_name not in raw and "1980" not in raw
     verdict = audit.verify(engine)
     assert verdict.ok and verdict.rows == 1, verdict
+    downgrade(engine, "0003")  # and back: the values in clear again, then encrypted again
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT mobile FROM citizens")).scalar() == p.mobile
+        assert str(conn.execute(text("SELECT birth_date FROM citizens")).scalar()) == \
+            p.birth_date.isoformat()
+    upgrade(engine)
+    with session_factory(engine)() as db:
+        assert db.scalars(select(Citizen.birth_date)).one() == p.birth_date
     assert isinstance(p.birth_date, date)
+
+
+def downgrade(engine, revision: str) -> None:
+    from alembic import command
+
+    from ivr.store.migrate import alembic_config
+
+    cfg = alembic_config(engine)
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)

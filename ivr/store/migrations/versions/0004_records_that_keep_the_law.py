@@ -23,19 +23,21 @@ branch_labels = None
 depends_on = None
 
 TZ = sa.DateTime(timezone=True)
-# table, column, old type, crypto context, kind, hash column (or None)
+# table, column, old type, nullable, keyed-hash column (or None); the context is table.column
 ENCRYPTED = (
-    ("citizens", "full_name", sa.String(200), "str", None),
-    ("citizens", "birth_date", sa.Date(), "date", None),
-    ("citizens", "mobile", sa.String(32), "str", None),
-    ("calls", "caller_number", sa.String(32), "str", "caller_hash"),
-    ("callbacks", "number", sa.String(32), "str", "number_hash"),
+    ("citizens", "full_name", sa.String(200), False, None),
+    ("citizens", "birth_date", sa.Date(), False, None),
+    ("citizens", "mobile", sa.String(32), True, None),
+    ("calls", "caller_number", sa.String(32), True, "caller_hash"),
+    ("callbacks", "number", sa.String(32), True, "number_hash"),
 )
 BATCH = 500
 
 
 def _sqlite() -> bool:
     return op.get_bind().dialect.name == "sqlite"
+
+
 
 
 def _triggers(on: bool) -> None:
@@ -52,12 +54,20 @@ def _triggers(on: bool) -> None:
                    "TRIGGER audit_log_no_change")
 
 
-def _retype(table: str, column: str, new, old_is_date: bool = False) -> None:
-    kw = {}
-    if not _sqlite() and old_is_date:
-        kw["postgresql_using"] = f"{column}::text"
-    with op.batch_alter_table(table) as b:
-        b.alter_column(column, type_=new, existing_nullable=True, **kw)
+def _retype(table: str, column: str, new, nullable: bool, using: str | None = None) -> None:
+    """Change a column's type. SQLite: add the new column, copy, drop the old, rename — not a
+    batch rebuild, which would drop ``citizens`` under the rows that reference it."""
+    if _sqlite():
+        tmp = f"{column}__new"
+        kind = new.compile(dialect=op.get_bind().dialect)
+        op.execute(f"ALTER TABLE {table} ADD COLUMN {tmp} {kind}"
+                   + ("" if nullable else " NOT NULL DEFAULT ''"))
+        op.execute(f"UPDATE {table} SET {tmp} = {column}")
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+        op.execute(f"ALTER TABLE {table} RENAME COLUMN {tmp} TO {column}")
+        return
+    op.alter_column(table, column, type_=new, existing_nullable=nullable,
+                    postgresql_using=using or f"{column}::{new.compile(dialect=op.get_bind().dialect)}")
 
 
 def _convert(table: str, column: str, fn, hash_col: str | None = None, hash_fn=None) -> None:
@@ -90,8 +100,6 @@ def upgrade() -> None:
     from ivr.store.audit import GENESIS, canonical, row_hash
     from ivr.store.timestamps import aware
 
-    if _sqlite():  # batch mode rebuilds citizens, which other tables reference
-        op.execute("PRAGMA defer_foreign_keys = ON")
     op.create_table(
         "audit_chain",
         sa.Column("id", sa.Integer, nullable=False),
@@ -111,8 +119,8 @@ def upgrade() -> None:
     with op.batch_alter_table("callbacks") as b:
         b.add_column(sa.Column("number_hash", sa.String(64)))
         b.create_index("ix_callbacks_number_hash", ["number_hash"])
-    for table, column, old, kind, _h in ENCRYPTED:
-        _retype(table, column, sa.Text(), old_is_date=kind == "date")
+    for table, column, _old, nullable, _h in ENCRYPTED:
+        _retype(table, column, sa.Text(), nullable)
 
     op.create_table(
         "recordings",
@@ -161,7 +169,7 @@ def upgrade() -> None:
                                   context, ring)
         return fn
 
-    for table, column, _old, _kind, hash_col in ENCRYPTED:
+    for table, column, _old, _nullable, hash_col in ENCRYPTED:
         _convert(table, column, enc(f"{table}.{column}"), hash_col,
                  lambda v: crypto.blind_index("phone", v, ring))
 
@@ -191,18 +199,11 @@ def upgrade() -> None:
 def downgrade() -> None:
     from ivr.store import crypto
 
-    if _sqlite():
-        op.execute("PRAGMA defer_foreign_keys = ON")
-    for table, column, old, _kind, _h in ENCRYPTED:
+    for table, column, old, nullable, _h in ENCRYPTED:
         ctx = f"{table}.{column}"
         _convert(table, column, lambda v, ctx=ctx: crypto.decrypt(v, ctx)
                  if crypto.SEP in v else None)
-        if not _sqlite() and isinstance(old, sa.Date):
-            with op.batch_alter_table(table) as b:
-                b.alter_column(column, type_=old, existing_nullable=True,
-                               postgresql_using=f"{column}::date")
-        else:
-            _retype(table, column, old)
+        _retype(table, column, old, nullable)
     op.drop_table("tickets")
     op.drop_table("recordings")
     with op.batch_alter_table("callbacks") as b:
