@@ -93,3 +93,34 @@ def test_unknown_number_is_404_and_logged(sip_db, short_prompts, capsys):
     assert code == 0, out
     assert "sip_unknown_number" in capsys.readouterr().out
     assert rows(url) == []  # never answered: no call to record
+
+
+def test_registers_upstream_with_digest(sip_db):
+    """SIPp plays the upstream registrar: challenge, check the digest, then the un-REGISTER."""
+    url, _ = sip_db
+    sipp_port = free_port()
+
+    async def main():
+        from ivr.call.session import Hotline
+        from ivr.drivers.sip import SipEndpoint
+
+        args = ["sipp", "-sf", str(HERE / "registrar_digest.xml"), "-m", "1", "-nostdin",
+                "-i", "127.0.0.1", "-p", str(sipp_port), "-timeout", "20s", "-timeout_error"]
+        proc = await asyncio.create_subprocess_exec(*args, cwd=HERE,
+                                                    stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.STDOUT)
+        await asyncio.sleep(0.5)  # SIPp binds its port
+        ep = SipEndpoint(Hotline.load("dialplans", db_url=url), "127.0.0.1", 0,
+                         upstream=f"sip:hotline:s3cret@127.0.0.1:{sipp_port}")
+        await ep.start()
+        for _ in range(100):
+            if ep.registration.status == 200:
+                break
+            await asyncio.sleep(0.05)
+        status = ep.registration.status
+        await ep.stop(drain_timeout=0)
+        out, _ = await proc.communicate()
+        return status, proc.returncode, out.decode(errors="replace")[-2000:]
+
+    status, code, out = asyncio.run(main())
+    assert status == 200 and code == 0, out

@@ -26,7 +26,9 @@ threads per RTP stream, encodes PCMA as μ-law, reports RFC 2833 keys only from 
 packet, cannot send keys and has no in-band detection. Modules: :mod:`.transaction` (RFC 3261
 timers), :mod:`.endpoint` (dialogs, registrar), :mod:`.media` (one 20 ms clock for all calls),
 :mod:`.rtp` (packets, RFC 4733), :mod:`.g711` (codecs, pre-encoded prompts), :mod:`.dtmf`
-(batched Goertzel detector, Q.24 rules), :mod:`.softphone` (the test tool).
+(batched Goertzel detector, Q.24 rules), :mod:`.registration` (optional upstream REGISTER with
+digest auth: ``SipEndpoint(..., upstream="sip:user:password@host:port")``), :mod:`.softphone`
+(the test tool).
 """
 from ivr.drivers.sip.endpoint import SipEndpoint
 

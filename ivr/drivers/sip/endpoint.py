@@ -7,6 +7,8 @@ server. Unknown number → 404, no common codec → 488 (both retransmitted unti
 CANCEL before the answer → 487, BYE either way, OPTIONS → 200, REGISTER → 200 (a binding is
 kept so softphones that insist on registering can), INFO ``application/dtmf-relay`` → a key.
 Malformed datagrams get a 400 when they carry enough to answer, else are dropped and logged.
+With ``upstream="sip:user:password@host:port"`` it also keeps a registration there
+(:mod:`.registration`).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from ivr.drivers.sip import sdp
 from ivr.drivers.sip.call import EnqueueHook, SipCall
 from ivr.drivers.sip.g711 import Prompts
 from ivr.drivers.sip.media import MediaClock, RtpStream
+from ivr.drivers.sip.registration import Registration, Upstream
 from ivr.drivers.sip.transaction import T1, ResponseCache, Retransmitter
 
 log = structlog.get_logger("ivr.drivers.sip")
@@ -52,7 +55,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
                  recordings: str = "recordings", clock: Callable[[], datetime] | None = None,
                  on_enqueue: EnqueueHook | None = None, rtp_timeout: float = 30.0,
                  codecs: tuple[int, ...] = (sdp.PCMU, sdp.PCMA), inband: bool = True,
-                 timeout_scale: float = 1.0, ring_delay: float = 0.0, t1: float = T1) -> None:
+                 timeout_scale: float = 1.0, ring_delay: float = 0.0, t1: float = T1,
+                 upstream: str | None = None) -> None:
         self.hotline, self.host, self.port = hotline, host, port
         self.prompts = Prompts(recordings)
         self.clock = clock or (lambda: datetime.now(hotline.dialplan.tz))
@@ -66,6 +70,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.accepting = False
         self.stats = {"malformed": 0, "calls": 0, "rejected": 0}
+        self.upstream = Upstream.parse(upstream) if upstream else None
+        self.registration: Registration | None = None
 
     # ---- life cycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -75,11 +81,17 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.port = int(self.transport.get_extra_info("sockname")[1])
         self.accepting = True
         log.info("sip_listening", host=self.host, port=self.port)
+        if self.upstream is not None:
+            self.registration = Registration(self.upstream, contact=self._contact(),
+                                             local=(self.host, self.port), send=self._send)
+            self.registration.start()
 
     async def stop(self, drain_timeout: float = 5.0) -> None:
         """Refuse new calls (503), let calls finish for ``drain_timeout`` s, then end the rest
         with an outcome (``error``: endpoint stopped) and a BYE."""
         self.accepting = False
+        if self.registration is not None:
+            await self.registration.stop()
         calls = [d.call.task for d in self.dialogs.values() if d.call and d.call.task]
         if calls and drain_timeout > 0:
             await asyncio.wait(calls, timeout=drain_timeout)
@@ -155,6 +167,9 @@ class SipEndpoint(asyncio.DatagramProtocol):
             handler(msg, addr)
 
     def _response(self, msg: sipmsg.Message) -> None:
+        if self.registration is not None and msg.call_id == self.registration.call_id:
+            self.registration.inbox.put_nowait(msg)
+            return
         dialog = self.dialogs.get(msg.call_id)
         if dialog is not None and msg.method == "BYE" and msg.status >= 200 and dialog.bye:
             dialog.bye.stop()

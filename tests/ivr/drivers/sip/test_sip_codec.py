@@ -133,3 +133,17 @@ def test_prompts_are_cut_into_padded_frames(tmp_path):
     frames = g711.Prompts(tmp_path).get("p", "en", sdp.PCMU)  # falls back to ru
     assert frames is not None and len(frames) == 50 and all(len(f) == 160 for f in frames)
     assert g711.Prompts(tmp_path).get("missing", "ru", sdp.PCMU) is None
+
+
+def test_digest_matches_rfc2617_example():
+    from ivr.drivers.sip.registration import Upstream, digest
+
+    challenge = ('Digest realm="testrealm@host.com", qop="auth,auth-int", '
+                 'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", '
+                 'opaque="5ccc069c403ebaf9f0171e9517f40e41"')
+    value = digest(challenge, method="GET", uri="/dir/index.html", user="Mufasa",
+                   password="Circle Of Life", cnonce="0a4f113b")
+    assert 'response="6629fae49393a05397450978507c4ef1"' in value  # RFC 2617 §3.5
+    assert 'opaque="5ccc069c403ebaf9f0171e9517f40e41"' in value and "nc=00000001" in value
+    assert Upstream.parse("sip:hot%40line:pw@pbx.example") == \
+        Upstream("hot@line", "pw", "pbx.example", 5060)
