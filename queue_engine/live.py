@@ -23,6 +23,7 @@ from queue_engine.scenario import Scenario, load_scenario
 from queue_engine.sim import skill_staff
 
 __all__ = ["MSK", "LiveCentre", "LiveQueue", "expected_wait_at", "week_hour_origin"]
+# the live ACD (agents, routing, timers) and its figures: queue_engine.acd
 
 MSK = dt.timezone(dt.timedelta(hours=3), "MSK")  # Moscow: UTC+3, no DST since 2014
 
@@ -101,6 +102,7 @@ class LiveCentre:
     def __init__(self, scenario: Scenario | None = None) -> None:
         sc = scenario or load_scenario()
         model = Model.from_scenario(sc)
+        self.scenario, self.model = sc, model
         eff = skill_staff(model)
         self.queues = {
             sid: LiveQueue(sid, float(model.aht_mean[g]), float(model.pat_mean[g]),

@@ -1,0 +1,174 @@
+"""The IVR's ``Enqueue`` → the live ACD → the queued call's true final outcome.
+
+A driver (SIP hook, demo caller) hands over a finished IVR session with :meth:`enqueue` and
+gets a :class:`Ticket`: ``await ticket.answered`` (the agent's name) and ``await
+ticket.released``; if the caller hangs up first it calls :meth:`hangup`. The service runs the
+ACD's timers (:meth:`run`) and writes, once per call, the outcome that replaces the IVR's
+``queued`` row (issue 13 item 1, embedded mode): ``answered`` with ``agent_id`` and
+``answered_at`` (agent pick-up) and ``ended_at``; ``abandoned`` after W s; ``error`` when the
+service stopped first. The EWT the IVR announces comes from the same
+:class:`queue_engine.live.LiveCentre` (``ivr.call.waits.LiveWaits``).
+"""
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from ivr.call.protocol import Enqueue
+from ivr.service.clock import Clock
+from queue_engine.acd import Connect, LiveAcd, Release
+from queue_engine.records import QueueCall
+
+log = structlog.get_logger("ivr.service.acd")
+
+
+@dataclass
+class Ticket:
+    """One caller in (or through) the queue."""
+
+    call_id: str
+    skill: str
+    line: str
+    region: str
+    joined: float
+    answered: asyncio.Future = field(repr=False)
+    released: asyncio.Future = field(repr=False)
+    agent: str | None = None
+    answered_at: float | None = None
+    talk_s: float = 0.0
+    done: bool = False
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
+
+
+class AcdService:
+    """Drives a :class:`queue_engine.acd.LiveAcd` on a :class:`Clock`; writes final outcomes."""
+
+    def __init__(self, acd: LiveAcd, clock: Clock, *, write: Callable[..., None] | None = None,
+                 on_change: Callable[[], None] | None = None) -> None:
+        self.acd, self.clock = acd, clock
+        self.write = write or (lambda call_id, **f: None)
+        self.on_change = on_change or (lambda: None)
+        self.tickets: dict[str, Ticket] = {}
+        self._wake = asyncio.Event()
+        self.closing = False
+        self.outcomes = {"answered": 0, "abandoned": 0, "error": 0}
+
+    # ---- drivers' side ----------------------------------------------------------------------
+    def enqueue(self, session: Any, enq: Enqueue) -> Ticket:
+        """Queue the caller whose IVR part just ended with ``enq``."""
+        loop = asyncio.get_running_loop()
+        now = self.clock.ts()
+        rec = enq.record or {}
+        skill = enq.skill if enq.skill in self.acd.g_of else self._fallback(enq.skill)
+        t = Ticket(session.call_id, skill, str(rec.get("line") or ""),
+                   str(rec.get("region") or ""), now, loop.create_future(), loop.create_future())
+        self.tickets[t.call_id] = t
+        if self.closing:  # stopping: no agent will come
+            self._finish(t, "error", now, "service stopping: not queued")
+            t.answered.cancel()
+            t.released.cancel()
+            return t
+        actions = self.acd.offer(QueueCall(
+            call_id=t.call_id, line=t.line, region=t.region,
+            language=str(rec.get("language") or "ru"), skill=skill, priority=int(enq.priority),
+            identified=bool(rec.get("identified")), arrival_time=now), now)
+        self._apply(actions)
+        self._wake.set()
+        self.on_change()
+        return t
+
+    def hangup(self, call_id: str, cause: str = "caller") -> None:
+        """The caller left: an abandonment while queued, the end of the call while talking."""
+        t = self.tickets.get(call_id)
+        if t is None or t.done:
+            return
+        now = self.clock.ts()
+        waited = self.acd.abandon(call_id, now)
+        if waited is not None:
+            self._finish(t, "abandoned", now, f"abandoned after {waited:.0f} s in queue "
+                                             f"{t.skill} ({cause})")
+            for fut in (t.answered, t.released):
+                if not fut.done():
+                    fut.set_exception(ConnectionAbortedError("caller hung up"))
+                    fut.exception()  # retrieved: nobody need await it
+        elif t.agent is not None:  # hung up while talking to the agent: answered, ended now
+            self._finish(t, "answered", now, f"answered by {t.agent}; caller ended the call")
+            if not t.released.done():
+                t.released.set_result(now)
+        self.on_change()
+
+    def _fallback(self, skill: str) -> str:
+        log.warning("acd.unknown_skill", skill=skill)
+        return "general" if "general" in self.acd.g_of else self.acd.skills[0]
+
+    # ---- the ACD's timers ---------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        """Tick the ACD at its next due time (or when woken) until ``stop``."""
+        self._apply(self.acd.start(self.clock.ts()))
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                self._wake.clear()
+                delay = min(self.clock.until(self.acd.next_due()), 1.0)
+                waker = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait({waker, stopping}, timeout=delay,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                waker.cancel()
+                actions = self.acd.tick(self.clock.ts())
+                if actions:
+                    self._apply(actions)
+                    self.on_change()
+        finally:
+            stopping.cancel()
+
+    def _apply(self, actions: list[Any]) -> None:
+        for a in actions:
+            t = self.tickets.get(a.call_id)
+            if t is None:
+                continue
+            if isinstance(a, Connect):
+                t.agent, t.answered_at, t.talk_s = a.agent, a.at, a.talk
+                if not t.answered.done():
+                    t.answered.set_result(a.agent)
+            elif isinstance(a, Release) and not t.done:
+                self._finish(t, "answered", a.at, f"answered by {a.agent} after "
+                                                  f"{(t.answered_at or a.at) - t.joined:.0f} s")
+                if not t.released.done():
+                    t.released.set_result(a.at)
+
+    def _finish(self, t: Ticket, outcome: str, at: float, detail: str) -> None:
+        t.done = True
+        self.tickets.pop(t.call_id, None)
+        self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        fields: dict[str, Any] = {"outcome": outcome, "ended_at": _utc(at), "detail": detail}
+        if t.agent is not None:
+            fields.update(agent_id=t.agent, answered_at=_utc(t.answered_at or at))
+        self.write(t.call_id, **fields)
+
+    # ---- stopping -----------------------------------------------------------------------------
+    def close(self, reason: str = "service stopped") -> int:
+        """Every call still queued or talking gets its outcome now; returns how many."""
+        now = self.clock.ts()
+        n = 0
+        for t in list(self.tickets.values()):
+            if t.done:
+                continue
+            n += 1
+            waited = self.acd.abandon(t.call_id, now)
+            if waited is not None:
+                self._finish(t, "error", now, f"{reason} after {waited:.0f} s in queue {t.skill}")
+            else:
+                self._finish(t, "answered", now, f"answered by {t.agent}; {reason} mid-call")
+            for fut in (t.answered, t.released):
+                if not fut.done():
+                    fut.cancel()
+        self.on_change()
+        return n

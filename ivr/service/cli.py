@@ -1,0 +1,146 @@
+"""``hotline serve`` (embedded mode, or the AMI bridge with ``--asterisk``), ``hotline demo``,
+``hotline stats``. Heavy imports stay inside the commands (``hotline --help`` must be quick)."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import datetime
+from typing import Any
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dialplans", default="dialplans", help="dialplan YAML directory")
+    p.add_argument("--db", default=None, help="database URL (default: $HOTLINE_DB_URL or "
+                                              "sqlite:///var/hotline.db)")
+    p.add_argument("--recordings", default=None, help="prompt audio (default: ./recordings)")
+    p.add_argument("--sip", default="127.0.0.1:5060", metavar="HOST:PORT",
+                   help="SIP endpoint address (UDP; port 0 = any free port)")
+    p.add_argument("--web", default="127.0.0.1:8080", metavar="HOST:PORT",
+                   help="dashboard address (port 0 = any free port)")
+    p.add_argument("--no-sip", action="store_true", help="do not start the SIP endpoint")
+    p.add_argument("--no-web", action="store_true", help="do not start the web dashboard")
+    p.add_argument("--scenario", default=None,
+                   help="queue scenario (rosters, handle times, patience; default gosuslugi)")
+    p.add_argument("--drain", type=float, default=5.0, metavar="S",
+                   help="on stop, seconds calls in the IVR get to finish (default 5)")
+    p.add_argument("--live-file", default=None,
+                   help="snapshot for hotline stats (default $HOTLINE_LIVE_FILE or var/live.json)")
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="run the hotline: SIP, live ACD, dashboard (or --asterisk)")
+    _common(p)
+    p.add_argument("--asterisk", default=None, metavar="URL",
+                   help="drive an Asterisk over AMI instead (ami://user:secret@host:5038; "
+                        "default $HOTLINE_AMI_URL)")
+    p.add_argument("--server-id", default=None, help="(--asterisk) prefix of call ids")
+    p.add_argument("--enqueue-mode", choices=("break", "exec"), default=None,
+                   help="(--asterisk) how calls enter Asterisk's Queue()")
+    p.set_defaults(func=cmd_serve)
+
+    d = sub.add_parser("demo", help="serve + the default scenario's calls at accelerated time")
+    _common(d)
+    d.add_argument("--speed", type=float, default=60.0,
+                   help="simulated seconds per real second (default 60)")
+    d.add_argument("--day", default="2026-11-23", help="simulated day (default 2026-11-23)")
+    d.add_argument("--from", dest="start_hour", type=float, default=9.0, metavar="HOUR",
+                   help="simulated start hour, local time (default 9)")
+    d.add_argument("--minutes", type=float, default=None,
+                   help="simulated minutes of traffic, then stop (default: until Ctrl-C)")
+    d.add_argument("--scale", type=float, default=1.0,
+                   help="multiply the scenario's call volume (default 1)")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=cmd_demo)
+
+    from ivr.service import stats
+
+    stats.register(sub)
+
+
+def _addr(text: str, what: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"--{what}: expected HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def _options(args: argparse.Namespace, **kw: Any) -> Any:
+    from ivr.service.serve import Options
+
+    sip_host, sip_port = _addr(args.sip, "sip")
+    web_host, web_port = _addr(args.web, "web")
+    return Options(dialplans=args.dialplans, db_url=args.db or os.environ.get("HOTLINE_DB_URL"),
+                   recordings=args.recordings or os.environ.get("HOTLINE_RECORDINGS",
+                                                                "recordings"),
+                   sip_host=sip_host, sip_port=sip_port, web_host=web_host, web_port=web_port,
+                   sip=not args.no_sip, web=not args.no_web, scenario=args.scenario,
+                   drain_timeout=args.drain, live_file=args.live_file, **kw)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.asterisk or os.environ.get("HOTLINE_AMI_URL"):
+        from ivr.drivers.ami import serve as ami
+
+        return ami.cmd_serve(argparse.Namespace(
+            asterisk=args.asterisk, dialplans=args.dialplans, db=args.db,
+            server_id=args.server_id, recordings=args.recordings,
+            enqueue_mode=args.enqueue_mode))
+    import asyncio
+
+    from ivr.service.serve import run
+
+    try:
+        opts = _options(args)
+        summary = asyncio.run(run(opts))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if not summary.get("lost") else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+    from zoneinfo import ZoneInfo
+
+    from ivr.service.serve import run
+
+    try:
+        day = datetime.strptime(args.day, "%Y-%m-%d")
+        if not 0 <= args.start_hour < 24 or args.speed <= 0 or args.speed > 10_000:
+            raise ValueError("--from is an hour 0..24, --speed in (0, 10000]")
+        start = day.replace(tzinfo=ZoneInfo("Europe/Moscow")).timestamp() + args.start_hour * 3600
+        opts = _options(args, speed=args.speed, seed=args.seed,
+                        start=datetime.fromtimestamp(start, ZoneInfo("Europe/Moscow")))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def traffic(svc: Any) -> None:
+        from ivr.service.demo import generate, plan_calls
+
+        await asyncio.to_thread(_seed_registry, svc.factory)
+        minutes = args.minutes if args.minutes is not None else 24 * 60.0
+        callers = plan_calls(svc, svc.clock.ts(), minutes * 60.0, seed=args.seed,
+                             scale=args.scale)
+        print(f"demo: {len(callers)} calls over {minutes:g} simulated minutes from "
+              f"{svc.clock.now():%Y-%m-%d %H:%M}, x{args.speed:g}", flush=True)
+        stats = await generate(svc, callers, svc.stop_event)
+        print(f"demo: {stats.placed} calls placed, {stats.queued} queued, {stats.answered} "
+              f"answered, {stats.abandoned} abandoned; event→action p50 {stats.p(50):.2f} ms, "
+              f"p99 {stats.p(99):.2f} ms", flush=True)
+
+    try:
+        summary = asyncio.run(run(opts, extra_task=traffic))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if not summary.get("lost") else 1
+
+
+def _seed_registry(factory: Any) -> None:
+    """The fictitious citizens the demo callers identify as (idempotent)."""
+    from ivr.citizens.registry import seed
+
+    with factory.begin() as db:
+        seed(db)

@@ -1,0 +1,325 @@
+"""``hotline serve`` on embedded defaults: SIP endpoint, live ACD, web app, database — one loop.
+
+    svc = Service(Options(sip_port=0, web_port=0))
+    await svc.start()          # prints nothing; svc.banner() says where each part listens
+    ...
+    await svc.stop()           # every call in progress gets its outcome, within a bounded time
+
+Start-up order: the database (refused if behind the newest migration), the live ACD with its
+agents logged in by the roster, the writer thread, then the SIP endpoint (``ivr.drivers.sip``)
+and the web app (``ivr.web.app.create_app``) when those packages are installed — a part that is
+missing is named in the banner, the rest runs. The week forecast the dashboard plots beside
+today's figures is computed in a worker *process* at start (a 6-replication simulation takes
+seconds of CPU: never on the loop, never at the first queued call); the wait the IVR announces
+is the live estimator over the ACD's state (``ivr.call.waits.LiveWaits``).
+
+Stop (SIGINT/SIGTERM or :meth:`Service.stop`): the ACD gives every queued or talking caller
+its outcome, SIP calls still in the IVR get ``drain_timeout`` seconds to finish and are then
+ended with an outcome, the writer flushes every row, and only then does the process exit.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from ivr.service.clock import Clock
+
+log = structlog.get_logger("ivr.service.serve")
+
+
+@dataclass
+class Options:
+    dialplans: str = "dialplans"
+    db_url: str | None = None
+    recordings: str = "recordings"
+    sip_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    sip: bool = True
+    web: bool = True
+    speed: float = 1.0
+    start: datetime | None = None  # simulated start (demo); None = now
+    seed: int = 0
+    drain_timeout: float = 5.0
+    scenario: str | None = None
+    forecast: bool = True
+    live_file: str | None = None  # the snapshot `hotline stats` reads (default var/live.json)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _compute_forecast(scenario: str | None) -> Any:
+    """Worker process: the scenario's week forecast (mean figures by hour × skill)."""
+    from queue_engine.forecast import run_forecast
+    from queue_engine.model import Model
+    from queue_engine.scenario import load_scenario
+
+    model = Model.from_scenario(load_scenario(scenario))
+    fc = run_forecast(model, reps=6, seed=0, workers=1)
+    return {"skills": list(model.skills),
+            "mean": {k: v.tolist() for k, v in fc.summary.mean.items()}}
+
+
+class Service:
+    """One running hotline (embedded mode). See the module docstring."""
+
+    def __init__(self, opts: Options | None = None) -> None:
+        self.opts = opts or Options()
+        self.stop_event = asyncio.Event()
+        self.sip: Any = None
+        self.web_server: Any = None
+        self.web_port: int | None = None
+        self.missing: dict[str, str] = {}
+        self.forecast: Any = None
+        self._tasks: list[asyncio.Task] = []
+        self._pool: Any = None
+        self.stopped = False
+
+    # ---- start ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        from ivr.call.session import Hotline
+        from ivr.call.waits import LiveWaits
+        from ivr.service.acd import AcdService
+        from ivr.service.board import LiveBoard, load_figure_rules
+        from ivr.service.writer import QueuedWrites, RecordWriter
+        from ivr.store.migrate import upgrade_needed
+        from queue_engine.acd import LiveAcd
+        from queue_engine.live import LiveCentre
+        from queue_engine.live_figures import LiveFigures
+        from queue_engine.scenario import load_scenario
+
+        o = self.opts
+        scenario = load_scenario(o.scenario)
+        self.centre = LiveCentre(scenario)
+        hotline = Hotline.load(o.dialplans, db_url=o.db_url, waits=LiveWaits(self.centre))
+        self.factory = hotline.services.factory
+        problem = upgrade_needed(self.factory.kw["bind"])
+        if problem:
+            raise ValueError(problem)
+        self.db_url = str(self.factory.kw["bind"].url.render_as_string(hide_password=True))
+        self.clock = Clock(hotline.dialplan.tz, start=o.start, speed=o.speed)
+        figures = LiveFigures(self.centre.model, load_figure_rules(o.dialplans,
+                                                                 self.centre.model))
+        self.writer = RecordWriter(self.factory)
+        acd = LiveAcd(self.centre, seed=o.seed, figures=figures)
+        self.acd = AcdService(acd, self.clock, write=self.writer.final)
+        self.board = LiveBoard(self.acd, hotline.dialplan)
+        self.acd.on_change = self.board.notify
+        hotline.services = QueuedWrites(hotline.services, self.writer,
+                                        on_outcome=self.board.ivr_done)
+        new_call = hotline.new_call
+
+        def tracked_call(**kw: Any) -> Any:
+            session = new_call(**kw)
+            self.board.call_started(session)
+            return session
+
+        hotline.new_call = tracked_call  # type: ignore[method-assign]
+        self.hotline = hotline
+        self._tasks.append(asyncio.create_task(self.acd.run(self.stop_event), name="acd"))
+        self._tasks.append(asyncio.create_task(
+            self.board.poll_callbacks(self.factory, self.stop_event), name="callbacks"))
+        self._tasks.append(asyncio.create_task(self._publish(), name="publish"))
+        if o.forecast:
+            self._start_forecast()
+        if o.sip:
+            await self._start_sip()
+        else:
+            self.missing["sip"] = "disabled (--no-sip)"
+        if o.web:
+            await self._start_web()
+        else:
+            self.missing["web"] = "disabled (--no-web)"
+        log.info("serve.started", sip=self.sip is not None, web=self.web_server is not None,
+                 db=self.db_url, speed=o.speed)
+
+    def _start_forecast(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
+        self._pool = ProcessPoolExecutor(max_workers=1)
+        fut = asyncio.get_running_loop().run_in_executor(self._pool, _compute_forecast,
+                                                         self.opts.scenario)
+
+        def done(f: asyncio.Future) -> None:
+            if not f.cancelled() and f.exception() is None:
+                self.forecast = f.result()
+                log.info("serve.forecast_ready")
+
+        fut.add_done_callback(done)
+
+    async def _publish(self, every: float = 1.0) -> None:
+        """The board's snapshot to the shared file ``hotline stats`` reads, once a second."""
+        from ivr.service.stats import live_file, publish
+
+        path = live_file(self.opts.live_file)
+        while not self.stop_event.is_set():
+            try:
+                await asyncio.to_thread(publish, path, self.board.snapshot())
+            except OSError as exc:
+                log.warning("serve.snapshot_not_written", path=str(path), error=str(exc))
+            try:
+                await asyncio.wait_for(self.stop_event.wait(), every)
+            except TimeoutError:
+                pass
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+    def forecast_provider(self) -> Any:
+        """The week forecast once the worker has it (None while it is computed)."""
+        return self.forecast
+
+    async def _start_sip(self) -> None:
+        if importlib.util.find_spec("ivr.drivers.sip") is None:
+            self.missing["sip"] = "ivr.drivers.sip is not installed"
+            return
+        from ivr.drivers.sip import SipEndpoint
+        from ivr.service.agents import sip_hook
+
+        o = self.opts
+        self.sip = SipEndpoint(self.hotline, host=o.sip_host, port=o.sip_port,
+                               recordings=o.recordings, clock=self.clock.now,
+                               on_enqueue=sip_hook(self.acd, self.hotline))
+        try:
+            await self.sip.start()
+        except OSError as exc:
+            self.missing["sip"] = f"cannot listen on {o.sip_host}:{o.sip_port}: {exc.strerror}"
+            self.sip = None
+
+    async def _start_web(self) -> None:
+        if importlib.util.find_spec("ivr.web") is None or \
+                importlib.util.find_spec("ivr.web.app") is None:
+            self.missing["web"] = "ivr.web is not installed yet (dashboard off)"
+            return
+        if importlib.util.find_spec("uvicorn") is None:
+            self.missing["web"] = "uvicorn is not installed (pip install uvicorn)"
+            return
+        import uvicorn
+
+        from ivr.web.app import create_app
+
+        o = self.opts
+        db_url = self.factory.kw["bind"].url.render_as_string(hide_password=False)
+        app = create_app(db_url, self.board, forecast_provider=self.forecast_provider,
+                         whatif=None)
+
+        class _Server(uvicorn.Server):  # the service owns the signals, not uvicorn
+            def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+                pass
+
+            @contextlib.contextmanager
+            def capture_signals(self):  # uvicorn >= 0.29
+                yield
+
+        config = uvicorn.Config(app, host=o.web_host, port=o.web_port, log_level="warning",
+                                access_log=False, lifespan="auto")
+        server = _Server(config)
+        task = asyncio.create_task(server.serve(), name="web")
+        for _ in range(200):
+            if server.started or task.done():
+                break
+            await asyncio.sleep(0.025)
+        if task.done() or not server.started:
+            exc = task.exception() if task.done() and not task.cancelled() else None
+            self.missing["web"] = f"web app did not start: {exc!r}"[:200]
+            return
+        self.web_server = server
+        self._tasks.append(task)
+        sock = server.servers[0].sockets[0] if server.servers else None
+        self.web_port = int(sock.getsockname()[1]) if sock is not None else o.web_port
+
+    def banner(self) -> str:
+        o = self.opts
+        lines = ["hotline is running (embedded mode)"]
+        if self.sip is not None:
+            lines.append(f"  SIP     sip:88005553535@{o.sip_host}:{self.sip.port}  (UDP; dial any "
+                         "hotline number, e.g. hotline softphone call "
+                         f"sip:88005553535@{o.sip_host}:{self.sip.port} --dtmf 3)")
+        else:
+            lines.append(f"  SIP     off: {self.missing.get('sip', '?')}")
+        if self.web_server is not None:
+            lines.append(f"  web     http://{o.web_host}:{self.web_port}/  (supervisor dashboard)")
+        else:
+            lines.append(f"  web     off: {self.missing.get('web', '?')}")
+        lines.append(f"  ACD     {len(self.acd.acd.agents)} virtual agents on duty now, "
+                     f"{len(self.acd.acd.skills)} skill groups (roster: "
+                     f"{self.centre.scenario.name})")
+        lines.append(f"  db      {self.db_url}")
+        if o.speed != 1.0:
+            lines.append(f"  clock   {self.clock.now():%Y-%m-%d %H:%M} local, x{o.speed:g}")
+        lines.append("  figures hotline stats [--watch]   stop: Ctrl-C")
+        return "\n".join(lines)
+
+    # ---- stop -----------------------------------------------------------------------------------
+    async def stop(self, drain_timeout: float | None = None) -> dict[str, int]:
+        """Every call gets its outcome; the writer flushes; bounded by ``drain_timeout``."""
+        if self.stopped:
+            return {}
+        self.stopped = True
+        drain = self.opts.drain_timeout if drain_timeout is None else drain_timeout
+        self.stop_event.set()
+        self.acd.closing = True
+        closed = self.acd.close("service stopped")
+        if self.sip is not None:
+            try:
+                await asyncio.wait_for(self.sip.stop(drain_timeout=drain), drain + 5.0)
+            except TimeoutError:
+                log.error("serve.sip_stop_timeout")
+        if self.web_server is not None:
+            self.web_server.should_exit = True
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError, Exception):
+                await asyncio.wait_for(task, 3.0)
+        ivr_left = [s for s in self.board.sessions.values() if not s.done]
+        now = self.clock.now()
+        for s in ivr_left:  # any driver's call still in the IVR: its outcome, not silence
+            s.fail(now, "service stopped")
+        flushed = await asyncio.to_thread(self.writer.close, 30.0)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        summary = {"queued_closed": closed, "ivr_closed": len(ivr_left),
+                   "rows_written": self.writer.written, "outcomes_updated": self.writer.updated,
+                   "lost": self.writer.lost, "flushed": int(flushed)}
+        log.info("serve.stopped", **summary)
+        return summary
+
+
+async def run(opts: Options, *, ready: Any = None, extra_task: Any = None) -> dict[str, int]:
+    """Start, print the banner, run until SIGINT/SIGTERM (or ``extra_task`` ends), stop."""
+    import signal
+
+    svc = Service(opts)
+    await svc.start()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, svc.stop_event.set)
+    print(svc.banner(), flush=True)
+    if ready is not None:
+        ready(svc)
+    side = asyncio.create_task(extra_task(svc)) if extra_task is not None else None
+    waiter = asyncio.create_task(svc.stop_event.wait())
+    await asyncio.wait({t for t in (side, waiter) if t is not None},
+                       return_when=asyncio.FIRST_COMPLETED)
+    svc.acd.closing = True
+    svc.acd.close("service stopped")  # queued callers: this outcome, before drivers hang up
+    svc.stop_event.set()
+    if side is not None:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(side, opts.drain_timeout + 5.0)
+    summary = await svc.stop()
+    waiter.cancel()
+    print(f"stopped: {summary.get('rows_written', 0)} call records written, "
+          f"{summary.get('outcomes_updated', 0)} queue outcomes, {summary.get('lost', 0)} lost",
+          flush=True)
+    return summary
+
+
+def env_db_url(arg: str | None) -> str | None:
+    return arg or os.environ.get("HOTLINE_DB_URL")
