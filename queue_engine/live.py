@@ -99,10 +99,10 @@ class LiveQueue:
 class LiveCentre:
     """All skill groups of a scenario; the object the IVR and the AMI bridge share."""
 
-    def __init__(self, scenario: Scenario | None = None) -> None:
-        sc = scenario or load_scenario()
-        model = Model.from_scenario(sc)
-        self.scenario, self.model = sc, model
+    def __init__(self, scenario: Scenario | None = None, *, model: Model | None = None) -> None:
+        sc = scenario if scenario is not None or model is not None else load_scenario()
+        model = model if model is not None else Model.from_scenario(sc)
+        self.scenario, self.model = sc, model  # scenario None: a model stated directly
         eff = skill_staff(model)
         self.queues = {
             sid: LiveQueue(sid, float(model.aht_mean[g]), float(model.pat_mean[g]),

@@ -176,7 +176,7 @@ class LiveBoard:
         if cached is not None and mono - cached[0] < self.ewt_ttl:
             return cached[1]
         try:
-            raw = float(self.acd.centre.expected_wait_new(skill, ts))
+            raw = float(self.acd.centre.expected_wait_new(skill, ts, priority=0))
             value: float | None = round(raw, 1) if math.isfinite(raw) else None
         except (ValueError, ZeroDivisionError, OverflowError):
             value = None

@@ -34,6 +34,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--asterisk", default=None, metavar="URL",
                    help="drive an Asterisk over AMI instead (ami://user:secret@host:5038; "
                         "default $HOTLINE_AMI_URL)")
+    p.add_argument("--at", default=None, metavar="ISO",
+                   help="start the clock at this local time (testing: e.g. 2026-11-23T10:00)")
+    p.add_argument("--speed", type=float, default=1.0,
+                   help="simulated seconds per real second (default 1: real time)")
     p.add_argument("--server-id", default=None, help="(--asterisk) prefix of call ids")
     p.add_argument("--enqueue-mode", choices=("break", "exec"), default=None,
                    help="(--asterisk) how calls enter Asterisk's Queue()")
@@ -91,7 +95,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from ivr.service.serve import run
 
     try:
-        opts = _options(args)
+        start = None
+        if args.at:
+            from zoneinfo import ZoneInfo
+
+            start = datetime.fromisoformat(args.at)
+            start = start if start.tzinfo else start.replace(tzinfo=ZoneInfo("Europe/Moscow"))
+        if not 0 < args.speed <= 10_000:
+            raise ValueError("--speed must be in (0, 10000]")
+        opts = _options(args, start=start, speed=args.speed)
         summary = asyncio.run(run(opts))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
