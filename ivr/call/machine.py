@@ -67,6 +67,9 @@ class S(enum.Enum):
     LONG_WAIT = "long_wait"          # wait > threshold: 1 callback, 2 stay in line
     AFTER_HOURS = "after_hours"      # agents off duty: 1 leave a request, # back
     CALLBACK_CHECK = "callback_check"  # awaiting CallbackResult
+    CONTROL_FETCH = "control_fetch"  # awaiting ControlQuestion (no mobile for the SMS code)
+    CONTROL_ENTRY = "control_entry"
+    CONTROL_CHECK = "control_check"  # awaiting CheckCodeResult for the control answer
     TICKET_NUMBER = "ticket_number"
     TICKET_CHECK = "ticket_check"    # awaiting TicketResult (a find or a reopen)
     TICKET_NEXT = "ticket_next"      # 1 reopen, * repeat, # menu, 0 operator
@@ -110,6 +113,8 @@ class IvrMachine:
         self.callback_requested = False
         self.consent: str | None = None  # recording: None (undecided) / given / refused
         self.ticket = ""
+        self.control: io.ControlQuestion | None = None
+        self.control_wrong = 0
         self.started_at: datetime | None = None
         self.arrival: datetime | None = None  # reached the queue stage: a callback keeps this
         self.outcome: dict[str, Any] | None = None
@@ -172,6 +177,8 @@ class IvrMachine:
             cmd = Collect(p.language, self.route.languages[0], 1, self.cfg.menu_timeout_s, "")
         elif state is S.MENU:
             cmd = self._collect((*self.menus.menu(self.stack[-1]).prompt, *p.menu_hint))
+        elif state is S.CONTROL_ENTRY and self.control is not None:
+            cmd = self._collect((self.control.prompt,), self.control.digits)
         elif state is S.ID_NUMBER:
             cmd = self._collect(p.id_snils if self.document == "snils" else p.id_passport,
                                 11 if self.document == "snils" else 10)
@@ -467,8 +474,9 @@ class IvrMachine:
             return self._ask(S.CODE_ENTRY, self.p.otp_sent)
         if ev.status == "locked":
             return self._lock_out(now)
-        if ev.status == "no_mobile":
-            return self._id_failed(now, self.p.otp_no_mobile)
+        if ev.status == "no_mobile":  # SPEC §5: a control question instead, else e-mail
+            self.state = S.CONTROL_FETCH
+            return [io.AskControl(self.citizen_id)]  # type: ignore[arg-type]
         if ev.status == "limit" or not self.codes_sent:  # SPEC §6: the session must end
             return self._id_failed(now)
         return self._ask(S.CODE_ENTRY, self.p.otp_resend_later, fresh=False)  # old code holds
@@ -495,6 +503,35 @@ class IvrMachine:
             return [io.LockAccount(self.citizen_id, "otp_wrong"),  # type: ignore[arg-type]
                     *self._lock_out(now)]
         return self._ask(S.CODE_ENTRY, self.p.otp_wrong, fresh=False)
+
+    def _on_control_question(self, ev: io.ControlQuestion, now: datetime) -> Out:
+        if ev.question is None:
+            self.path.append("id:email_requested")
+            return [io.RequestEmail(self.citizen_id),  # type: ignore[arg-type]
+                    *self._id_failed(now, self.p.otp_no_mobile, self.p.email_requested)]
+        self.control = ev
+        self.path.append("control:asked")
+        return self._ask(S.CONTROL_ENTRY)
+
+    def _on_control_answer(self, ev: Digits, now: datetime) -> Out:
+        if not ev.digits.isdigit():
+            return self._miss(now, invalid=bool(ev.digits))
+        self.state = S.CONTROL_CHECK
+        assert self.control is not None and self.control.question is not None
+        return [io.CheckControl(self.citizen_id, self.control.question,  # type: ignore[arg-type]
+                                ev.digits)]
+
+    def _on_control_checked(self, ev: io.CheckCodeResult, now: datetime) -> Out:
+        if ev.status == "ok":
+            self.path.append("control:ok")
+            return self._identified(now)
+        if ev.status == "locked":
+            return self._lock_out(now)
+        self.control_wrong += 1
+        self.path.append("control:wrong")
+        if self.control is None or self.control_wrong >= self.control.tries:
+            return self._id_failed(now)
+        return self._ask(S.CONTROL_ENTRY, self.p.control_wrong, fresh=False)
 
     def _id_exhausted(self, now: datetime) -> Out:
         return self._id_failed(now)
@@ -601,6 +638,7 @@ _ON_DIGITS: dict[S, Handler] = {
     S.CODE_ENTRY: M._on_code, S.APP_NUMBER: M._on_app_number, S.APP_NEXT: M._on_app_next,
     S.LONG_WAIT: M._on_long_wait, S.AFTER_HOURS: M._on_after_hours,
     S.TICKET_NUMBER: M._on_ticket_number, S.TICKET_NEXT: M._on_ticket_next,
+    S.CONTROL_ENTRY: M._on_control_answer,
 }
 _ON_ANSWER: dict[S, tuple[type, Handler]] = {
     S.ID_CHECK: (io.IdentifyResult, M._on_identified),
@@ -610,6 +648,8 @@ _ON_ANSWER: dict[S, tuple[type, Handler]] = {
     S.WAIT_CHECK: (io.WaitResult, M._on_wait),
     S.CALLBACK_CHECK: (io.CallbackResult, M._on_callback),
     S.TICKET_CHECK: (io.TicketResult, M._on_ticket),
+    S.CONTROL_FETCH: (io.ControlQuestion, M._on_control_question),
+    S.CONTROL_CHECK: (io.CheckCodeResult, M._on_control_checked),
 }
 _TRANSITIONS: dict[tuple[S, type], Handler] = {
     **{(s, Digits): h for s, h in _ON_DIGITS.items()},
@@ -628,6 +668,7 @@ _EXHAUSTED: dict[S, Callable[[IvrMachine, datetime], Out]] = {
     S.LONG_WAIT: M._long_wait_exhausted,
     S.AFTER_HOURS: M._after_hours_exhausted,
     S.TICKET_NUMBER: M._back_to_menu,
+    S.CONTROL_ENTRY: M._id_exhausted,
     S.TICKET_NEXT: M._app_next_exhausted,
 }
 """What a collecting state does once its re-prompts (settings.retries) are used up."""

@@ -101,6 +101,27 @@ class ReopenTicket:
 
 
 @dataclass(frozen=True, slots=True)
+class AskControl:
+    """The SMS code cannot be delivered: which control question may this citizen answer?"""
+
+    citizen_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class CheckControl:
+    citizen_id: int
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class RequestEmail:
+    """No factor left to ask: record an e-mail confirmation request (SPEC §5)."""
+
+    citizen_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class RecordOutcome:
     """The call's one outcome row (columns of ``ivr.store.models.Call``)."""
 
@@ -108,8 +129,9 @@ class RecordOutcome:
 
 
 Request = (Identify | SendCode | CheckCode | DropCode | LockAccount | FindApplication
-           | EstimateWait | RequestCallback | FindTicket | ReopenTicket | RecordOutcome)
-FIRE_AND_FORGET = (DropCode, LockAccount, RecordOutcome)
+           | EstimateWait | RequestCallback | FindTicket | ReopenTicket | AskControl
+           | CheckControl | RequestEmail | RecordOutcome)
+FIRE_AND_FORGET = (DropCode, LockAccount, RequestEmail, RecordOutcome)
 """Requests with no answer: the machine does not wait for them."""
 
 # ---- answers (session -> machine) ------------------------------------------------------------
@@ -167,5 +189,16 @@ class TicketResult:
     due: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ControlQuestion:
+    """``question`` None: the citizen answered none. ``prompt``/``digits`` say how to ask;
+    ``tries``: wrong answers allowed in this call. The check answers a CheckCodeResult."""
+
+    question: str | None
+    prompt: str = ""
+    digits: int = 4
+    tries: int = 2
+
+
 Answer = (IdentifyResult | SendCodeResult | CheckCodeResult | ApplicationResult | WaitResult
-          | CallbackResult | TicketResult)
+          | CallbackResult | TicketResult | ControlQuestion)

@@ -55,6 +55,8 @@ class DbServices:
             io.LockAccount: self._lock, io.FindApplication: self._application,
             io.RequestCallback: self._callback, io.RecordOutcome: self._outcome,
             io.FindTicket: self._ticket, io.ReopenTicket: self._ticket,
+            io.AskControl: self._ask_control, io.CheckControl: self._check_control,
+            io.RequestEmail: self._email,
         }
         self.dialplans_dir = "dialplans"  # tickets.yaml (deadline classes), read on first use
 
@@ -135,6 +137,30 @@ class DbServices:
         else:
             tickets.status_read(db, t, now=now, actor=f"ivr:{call.call_id}")
         return io.TicketResult(t.status, tickets.due_local(t, rules))
+
+    def _ask_control(self, db: Session, call: CallSession, req: io.AskControl, now: datetime):
+        from ivr.records import factors
+
+        qs = factors.load_questions(self.dialplans_dir)
+        asked = factors.pick_question(db, req.citizen_id, call.call_id, qs)
+        if asked is None:
+            return io.ControlQuestion(None)
+        return io.ControlQuestion(asked.question, asked.prompt, asked.digits, qs.tries)
+
+    def _check_control(self, db: Session, call: CallSession, req: io.CheckControl,
+                       now: datetime):
+        from ivr.records import factors
+
+        status = factors.check_answer(db, citizen_id=req.citizen_id, question=req.question,
+                                      answer=req.answer, now=now, call_id=call.call_id,
+                                      policy=self.ident_policy)
+        return io.CheckCodeResult(status)  # type: ignore[arg-type]
+
+    def _email(self, db: Session, call: CallSession, req: io.RequestEmail, now: datetime):
+        from ivr.records import factors
+
+        factors.request_email(db, citizen_id=req.citizen_id, now=now, call_id=call.call_id,
+                              actor=f"ivr:{call.call_id}")
 
     def _outcome(self, db: Session, call: CallSession, req: io.RecordOutcome, now: datetime):
         record_call(db, req.row)

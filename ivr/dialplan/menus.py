@@ -112,6 +112,8 @@ class SystemPrompts(_Model):
 
     consent: tuple[str, ...] = ("consent_recording",)
     consent_refused: tuple[str, ...] = ("consent_refused",)
+    control_wrong: tuple[str, ...] = ("control_wrong",)
+    email_requested: tuple[str, ...] = ("email_requested",)
     ticket_enter: tuple[str, ...] = ("ticket_enter",)
     ticket_not_found: tuple[str, ...] = ("ticket_not_found",)
     ticket_due: tuple[str, ...] = ("ticket_due",)

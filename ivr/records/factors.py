@@ -109,8 +109,9 @@ def pick_question(db: Session, citizen_id: int, call_id: str, qs: ControlFile) -
 
 def check_answer(db: Session, *, citizen_id: int, question: str, answer: str, now: datetime,
                  call_id: str | None = None,
-                 policy: registry.IdentPolicy = registry.IdentPolicy()) -> str:
+                 policy: registry.IdentPolicy | None = None) -> str:
     """``ok``, ``wrong`` (a failed identification attempt) or ``locked``."""
+    policy = policy or registry.IdentPolicy()
     if registry.is_locked(db, citizen_id, now):
         return "locked"
     row = db.scalars(select(ControlAnswer).where(ControlAnswer.citizen_id == citizen_id,

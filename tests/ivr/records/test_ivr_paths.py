@@ -90,3 +90,56 @@ def test_a_repeat_caller_hears_the_ticket_status_and_reopens_it(env):
         assert t.due_at > first_due
         actions = [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
     assert actions[-2:] == ["ticket_status_read", "ticket_reopened"]
+
+
+def _no_mobile(factory, p) -> int:
+    with factory.begin() as db:
+        c = db.scalars(select(registry.Citizen).where(
+            registry.Citizen.snils_hash == registry.number_hash("snils", p.snils))).one()
+        c.mobile = None
+        return c.id
+
+
+def test_a_control_question_stands_in_for_the_sms_code(env):
+    from ivr.records import factors
+
+    hotline, factory, people, _tmp = env
+    p = people[1]
+    cid = _no_mobile(factory, p)
+    qs = factors.load_questions("dialplans")
+    with factory.begin() as db:
+        factors.set_answer(db, cid, "registration_postcode", "190000", MONDAY_10, qs)
+    said: list[str] = []
+    keys = f"1 1 {p.snils}# {p.birth_date:%d%m%Y}# 190001# 190000#"
+    run_call(hotline.new_call(did="88005553535", caller="+79990001122"), MONDAY_10,
+             iter(keys.split()), echo=said.append, code=dev_code)
+    text = " ".join(said)
+    assert "control_registration_postcode" in text and "control_wrong" in text
+    with factory() as db:
+        call = db.scalars(select(Call)).one()
+        assert call.identification == "ok" and call.skill == "account"
+        assert call.menu_path[1:] == ["control:asked", "control:wrong", "control:ok", "id:ok"]
+        attempts = db.scalars(select(registry.IdentAttempt.kind)).all()
+        checks = [e.detail["result"] for e in db.scalars(select(AuditEntry).where(
+            AuditEntry.action == "control_question_checked").order_by(AuditEntry.seq))]
+        raw = db.scalars(select(factors.ControlAnswer.answer_hash)).one()
+    assert attempts == ["control_wrong"] and checks == ["wrong", "ok"] and "190000" not in raw
+
+
+def test_without_any_factor_an_email_confirmation_is_requested(env):
+    from ivr.records import factors
+
+    hotline, factory, people, _tmp = env
+    p = people[1]
+    cid = _no_mobile(factory, p)
+    said: list[str] = []
+    run_call(hotline.new_call(did="88005553535", caller="+79990001122"), MONDAY_10,
+             iter(f"1 1 {p.snils}# {p.birth_date:%d%m%Y}#".split()), echo=said.append,
+             code=dev_code)
+    assert "email_requested" in " ".join(said)
+    with factory() as db:
+        req = db.scalars(select(factors.EmailRequest)).one()
+        call = db.scalars(select(Call)).one()
+        assert (req.citizen_id, req.status, req.call_id) == (cid, "requested", call.call_id)
+        assert (call.outcome, call.identification) == ("id_failed", "failed")
+        assert "email_confirmation_requested" in db.scalars(select(AuditEntry.action)).all()
