@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from ivr.citizens.checksums import (
@@ -66,12 +66,20 @@ def test_snils_with_other_check_digits_is_refused(b, check):
         assert isinstance(result, Invalid) and result.reason == "checksum"
 
 
+def _weighted(b: str) -> int:
+    return sum(int(d) * (9 - i) for i, d in enumerate(b)) % 101
+
+
 @given(body(9, low=1_001_999), st.integers(0, 8), st.integers(1, 9))
+@example("001863100", 8, 1)  # sum 100 -> 101: both give check digits 00 (found by hypothesis)
 def test_any_single_digit_typo_in_snils_body_is_caught(b, pos, delta):
+    """Every typo is caught except one the checksum cannot see by design: the weighted sums
+    100 and 101 (≡ 0) both give "00", so a typo moving the sum between them passes."""
     good = b + snils_check_digits(b)
     typo = b[:pos] + str((int(b[pos]) + delta) % 10) + b[pos + 1:]
     if int(typo) > 1_001_998:
-        assert parse_snils(typo + good[9:]).ok is False
+        blind = {_weighted(b), _weighted(typo)} <= {0, 100}
+        assert parse_snils(typo + good[9:]).ok is blind
 
 
 @given(st.integers(1, 1_001_998), body(2))
