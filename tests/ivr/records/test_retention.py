@@ -11,6 +11,7 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
@@ -165,3 +166,12 @@ def test_a_run_killed_mid_way_leaves_nothing_half_deleted(world):
     c = counts(engine)
     assert (c["audio"], files(root), c["numbers"], c["otp"], c["calls"]) == (0, 0, 0, 0, N)
     assert rep.batches > 0
+
+
+def test_the_daily_job_serve_calls(world):
+    _url, engine, root = world
+    rep = retention.daily(engine, T0 + timedelta(days=32), directory=ROOT / "dialplans",
+                          root=root)
+    assert rep.done["otp_rows:otp_codes"] == N and rep.done["tickets_escalated"] == 0
+    nxt = retention.next_daily_run(T0, ZoneInfo("Europe/Moscow"))
+    assert nxt > T0 and nxt.hour == 3 and nxt - T0 <= timedelta(days=1)
