@@ -217,6 +217,11 @@ def mixmonitor_action(call_id: str, channel: str, started_at: datetime, *,
     return {"Action": "MixMonitor", "Channel": channel, "File": f"{spool}/{name}"}
 
 
+def stop_mixmonitor_action(channel: str) -> dict[str, str]:
+    """The caller refused after recording began: stop it (then delete the spool file)."""
+    return {"Action": "StopMixMonitor", "Channel": channel}
+
+
 def adopt_file(db: Session, *, call_id: str, wav_path: Path, started_at: datetime,
                now: datetime, root: str | Path | None = None) -> Recording:
     """Encrypt a plain WAV written by Asterisk into the store; the plain file is removed."""

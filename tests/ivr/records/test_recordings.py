@@ -132,6 +132,8 @@ def test_asterisk_mode_mixmonitor_and_adoption(store, tmp_path):
     _url, factory, root = store
     action = recordings.mixmonitor_action("srv1:1764.2", "PJSIP/trunk-0000002a", T0)
     assert action["Action"] == "MixMonitor" and action["File"].endswith("srv1_1764.2.wav")
+    assert recordings.stop_mixmonitor_action("PJSIP/trunk-0000002a") == {
+        "Action": "StopMixMonitor", "Channel": "PJSIP/trunk-0000002a"}
     plain = tmp_path / "srv1_1764.2.wav"
     with wave.open(str(plain), "wb") as w:  # what MixMonitor leaves: mono mixed, 8 kHz
         w.setnchannels(1)
