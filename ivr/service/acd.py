@@ -57,15 +57,31 @@ class AcdService:
         self.write = write or (lambda call_id, **f: None)
         self.on_change = on_change or (lambda: None)
         self.tickets: dict[str, Ticket] = {}
+        self.handed: dict[str, float] = {}  # recorded 'queued' by the IVR, not yet enqueued
         self._wake = asyncio.Event()
         self.closing = False
         self.outcomes = {"answered": 0, "abandoned": 0, "error": 0}
 
     # ---- drivers' side ----------------------------------------------------------------------
+    def ivr_queued(self, call_id: str) -> None:
+        """The IVR recorded ``queued``: the driver is about to :meth:`enqueue` the caller."""
+        self.handed[call_id] = self.clock.ts()
+
+    def left_before_queue(self, call_id: str) -> None:
+        """The caller hung up after the IVR's ``queued`` but before reaching the queue (during
+        the "connecting" prompt): an abandonment after 0 s, not a call waiting forever."""
+        if self.handed.pop(call_id, None) is not None and call_id not in self.tickets:
+            now = self.clock.ts()
+            self.outcomes["abandoned"] += 1
+            self.write(call_id, outcome="abandoned", ended_at=_utc(now),
+                       detail="abandoned after 0 s: hung up before reaching the queue")
+            self.on_change()
+
     def enqueue(self, session: Any, enq: Enqueue) -> Ticket:
         """Queue the caller whose IVR part just ended with ``enq``."""
         loop = asyncio.get_running_loop()
         now = self.clock.ts()
+        self.handed.pop(session.call_id, None)
         rec = enq.record or {}
         skill = enq.skill if enq.skill in self.acd.g_of else self._fallback(enq.skill)
         t = Ticket(session.call_id, skill, str(rec.get("line") or ""),
@@ -157,7 +173,11 @@ class AcdService:
     def close(self, reason: str = "service stopped") -> int:
         """Every call still queued or talking gets its outcome now; returns how many."""
         now = self.clock.ts()
-        n = 0
+        n = len(self.handed)
+        for call_id in list(self.handed):
+            self.write(call_id, outcome="error", ended_at=_utc(now),
+                       detail=f"{reason} before the caller reached the queue")
+        self.handed.clear()
         for t in list(self.tickets.values()):
             if t.done:
                 continue

@@ -171,8 +171,7 @@ class DemoCaller:
             talk = sum(len(c.prompts) for c in commands if isinstance(c, Play | Collect))
             enqueue = next((c for c in commands if isinstance(c, Enqueue)), None)
             collect = next((c for c in commands if isinstance(c, Collect)), None)
-            if enqueue is not None:
-                await self._sleep(talk * PROMPT_S)
+            if enqueue is not None:  # the last prompts play while the caller already queues
                 await self._queue(enqueue)
                 return
             if s.done or collect is None:

@@ -29,6 +29,7 @@ from typing import Any
 
 import structlog
 
+from ivr.call.protocol import CallerHangup
 from ivr.service.clock import Clock
 
 log = structlog.get_logger("ivr.service.serve")
@@ -112,13 +113,20 @@ class Service:
         self.acd = AcdService(acd, self.clock, write=self.writer.final)
         self.board = LiveBoard(self.acd, hotline.dialplan)
         self.acd.on_change = self.board.notify
-        hotline.services = QueuedWrites(hotline.services, self.writer,
-                                        on_outcome=self.board.ivr_done)
+        hotline.services = QueuedWrites(hotline.services, self.writer, on_outcome=self._outcome)
         new_call = hotline.new_call
 
         def tracked_call(**kw: Any) -> Any:
             session = new_call(**kw)
             self.board.call_started(session)
+            feed = session.feed
+
+            def feed_watching_hangups(event: Any, now: Any) -> Any:
+                if isinstance(event, CallerHangup) and session.done:
+                    self.acd.left_before_queue(session.call_id)
+                return feed(event, now)
+
+            session.feed = feed_watching_hangups
             return session
 
         hotline.new_call = tracked_call  # type: ignore[method-assign]
@@ -139,6 +147,15 @@ class Service:
             self.missing["web"] = "disabled (--no-web)"
         log.info("serve.started", sip=self.sip is not None, web=self.web_server is not None,
                  db=self.db_url, speed=o.speed)
+
+    def _outcome(self, row: dict[str, Any]) -> None:
+        if row.get("outcome") == "queued" and row.get("callback_requested"):
+            # the caller left a request instead of waiting: that is this call's final outcome
+            self.writer.final(row["call_id"], outcome="callback",
+                              detail="callback requested instead of waiting")
+        elif row.get("outcome") == "queued":
+            self.acd.ivr_queued(row["call_id"])
+        self.board.ivr_done(row)
 
     def _start_forecast(self) -> None:
         from concurrent.futures import ProcessPoolExecutor
