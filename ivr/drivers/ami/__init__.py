@@ -7,5 +7,7 @@
 - ``dialler``: callbacks dialled with Originate; ``serve``: ``hotline serve --asterisk ami://…``.
 - ``emulator`` (+ ``emulator_channel``, ``emulator_calls``, ``emulator_agi``, ``emulator_queue``): a FAKE Asterisk 22
   for tests and benchmarks, speaking the wire format of tests/data/asterisk transcripts.
+- ``cdr``: ``hotline import cdr`` — Asterisk's own CDR/CEL files close the gaps of a disconnected
+  bridge.
 - ``loadgen``: 1,000-call load and link-kill runs (tests and ``bench/ami_load.py``).
 """
