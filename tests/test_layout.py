@@ -41,7 +41,8 @@ def modules(package: str) -> dict[str, Path]:
             if "migrations" not in p.parts}
 
 
-def imports(path: Path, name: str) -> set[str]:
+def imports(path: Path, name: str, known: set[str] | dict[str, Path]) -> set[str]:
+    """Modules ``name`` imports; ``from pkg import submodule`` depends on the submodule only."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     found: set[str] = set()
     pkg = name if path.name == "__init__.py" else name.rpartition(".")[0]
@@ -53,14 +54,16 @@ def imports(path: Path, name: str) -> set[str]:
             if node.level:
                 up = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
                 base = ".".join(up + ([base] if base else []))
-            found.add(base)
-            found.update(f"{base}.{a.name}" for a in node.names)
+            subs = {f"{base}.{a.name}" for a in node.names}
+            found.update(subs)
+            if not subs <= set(known):
+                found.add(base)
     return found
 
 
 def graph() -> dict[str, set[str]]:
     known = {**modules("ivr"), **modules("queue_engine")}
-    return {name: {i for i in imports(path, name) if i in known and i != name}
+    return {name: {i for i in imports(path, name, known) if i in known and i != name}
             for name, path in known.items()}
 
 
