@@ -22,9 +22,13 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import expm
 from scipy.sparse.linalg import expm_multiply
 
-__all__ = ["asterisk_estimate", "asterisk_update", "ql_m", "ql_schedule"]
+__all__ = ["asterisk_estimate", "asterisk_update", "ql_m", "ql_schedule", "sojourn_schedule"]
+
+EXACT_MAX = 48  # callers ahead from which ql_schedule answers with sojourn_schedule
+DENSE_MAX = 96  # states up to which one segment's matrix exponential is computed dense
 
 
 def ql_m(ahead: int, agents: float, aht: float, patience: float) -> float:
@@ -42,7 +46,7 @@ def ql_m(ahead: int, agents: float, aht: float, patience: float) -> float:
 def ql_schedule(
     ahead: int, now: float, agents_by_hour: Sequence[float], aht: float, patience: float,
     agents_now: float | None = None, horizon: float = 6 * 3600.0, hour_of: float = 0.0,
-    drain: bool = True,
+    drain: bool = True, exact_max: int = EXACT_MAX,
 ) -> float:
     """Expected wait with the roster changing at hour boundaries.
 
@@ -52,7 +56,10 @@ def ql_schedule(
     zero (closing) keeps the last agents until the callers already queued are answered —
     the centre's closing rule, which the simulator follows too.  Rates are piecewise constant, so
     the survival of the "not yet answered" state is propagated with one sparse
-    matrix exponential per hour segment.
+    matrix exponential per hour segment.  From ``exact_max`` callers ahead on, that costs tens
+    of milliseconds — too much for a live ACD announcing waits to long queues on its event
+    loop — and :func:`sojourn_schedule` answers instead (microseconds; within a few per cent,
+    tested against simulation).
     """
     mu = 1.0 / aht
     theta = 1.0 / patience if math.isfinite(patience) and patience > 0 else 0.0
@@ -64,6 +71,9 @@ def ql_schedule(
         agents_by_hour[(h0 + i) % H] == s0 for i in range(1, int(horizon // 3600) + 2)
     ):
         return flat  # the roster does not change while this caller is likely to wait
+    if ahead >= exact_max:
+        return sojourn_schedule(ahead, now, agents_by_hour, aht, patience, agents_now,
+                                hour_of=hour_of, drain=drain)
     size = ahead + 1  # states k = callers still ahead (ahead..0); leaving 0 = answered
     p = np.zeros(size)
     p[ahead] = 1.0
@@ -93,7 +103,11 @@ def ql_schedule(
         m = sparse.bmat([[q, None], [sparse.csr_matrix(np.ones((1, size))), None]],
                         format="csr")
         m.resize((size + 1, size + 1))
-        end = expm_multiply(m * dt, np.concatenate([p, [0.0]]))
+        start = np.concatenate([p, [0.0]])
+        if size < DENSE_MAX:  # small: a dense expm is ~50x faster than expm_multiply here
+            end = expm(m.toarray() * dt) @ start
+        else:
+            end = expm_multiply(m * dt, start)
         total += float(end[-1])
         p = np.clip(end[:-1], 0.0, None)
         t += dt
@@ -110,6 +124,55 @@ def ql_schedule(
         tail = np.cumsum(1.0 / (rate + k * theta))  # E[time to clear from state k]
         total += float(np.sum(p * tail))
     return total
+
+
+def sojourn_schedule(
+    ahead: int, now: float, agents_by_hour: Sequence[float], aht: float, patience: float,
+    agents_now: float | None = None, hour_of: float = 0.0, drain: bool = True,
+    max_hours: int = 24 * 14,
+) -> float:
+    """The pure-death process of :func:`ql_schedule` walked on its *expected* sojourns.
+
+    State ``j`` (callers still ahead) lasts 1/(sμ + jθ) on average; the walk spends those
+    times in order, hour segment by hour segment, and a state cut by an hour boundary carries
+    the share already served into the next segment's rate. On a flat roster this is exactly
+    QL_m; across roster changes it drops only the spread of the sojourns around their means.
+    One cumulative sum per segment: O(ahead) with numpy, no matrix exponential.
+    """
+    mu = 1.0 / aht
+    theta = 1.0 / patience if math.isfinite(patience) and patience > 0 else 0.0
+    H = len(agents_by_hour)
+    k = ahead  # the state the caller is in: callers still ahead (0 = next to be answered)
+    done = 0.0  # share of state k's sojourn already spent
+    t, total, last_s, first = now, 0.0, 0.0, True
+    for _ in range(max_hours):
+        h = int((t - hour_of) // 3600)
+        seg_end = hour_of + (h + 1) * 3600.0
+        s = agents_now if first and agents_now is not None else agents_by_hour[h % H]
+        first = False
+        if drain and s <= 0 < last_s:
+            s = last_s  # closing: the agents on duty answer the callers already queued
+        last_s = s if s > 0 else last_s
+        rates = s * mu + np.arange(k, -1, -1) * theta  # states k, k-1, …, 0
+        room = seg_end - t
+        if rates[0] <= 0:
+            total += room
+            t = seg_end
+            continue
+        with np.errstate(divide="ignore"):
+            soj = 1.0 / rates
+        soj[0] *= 1.0 - done
+        cs = np.cumsum(soj)
+        if cs[-1] <= room:
+            return total + float(cs[-1])
+        m = int(np.searchsorted(cs, room, side="right"))  # states finished in this segment
+        used = float(cs[m - 1]) if m else 0.0
+        spent = room - used  # time into state k - m
+        done = (done if m == 0 else 0.0) + spent * float(rates[m])
+        k -= m
+        total += room
+        t = seg_end
+    return math.inf
 
 
 def asterisk_update(holdtime: float, answered_wait: float) -> float:

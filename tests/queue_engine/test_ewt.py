@@ -116,3 +116,33 @@ def test_live_agent_count_overrides_the_roster() -> None:
     for i in range(15):
         q.agent_logout(f"a{i}", MONDAY_10)
     assert q.expected_wait(20, MONDAY_10) > rostered
+
+
+def test_long_queues_take_the_sojourn_walk_and_it_matches_simulation() -> None:
+    """From EXACT_MAX callers ahead the live ACD's announcement must stay cheap (no matrix
+    exponential on the event loop) and still match the process it predicts."""
+    from queue_engine.predict import EXACT_MAX, sojourn_schedule
+
+    rng = np.random.default_rng(2)
+    roster, aht, pat, n, now = [10.0, 4.0] + [10.0] * 22, 300.0, 1200.0, 200, 3000.0
+    assert n >= EXACT_MAX
+    assert ql_schedule(n, now, roster, aht, pat) == sojourn_schedule(n, now, roster, aht, pat)
+    waits = []
+    for _ in range(1500):
+        t, k = now, n
+        while True:
+            s = roster[int(t // 3600) % 24]
+            dt_ = rng.exponential(1 / (s / aht + k / pat))
+            boundary = (int(t // 3600) + 1) * 3600.0
+            if t + dt_ > boundary:
+                t = boundary
+                continue
+            t += dt_
+            if k == 0:
+                break
+            k -= 1
+        waits.append(t - now)
+    assert sojourn_schedule(n, now, roster, aht, pat) == pytest.approx(np.mean(waits), rel=0.03)
+    # on a flat roster the walk is QL_m exactly
+    assert sojourn_schedule(n, now, [10.0] * 24, aht, pat) == pytest.approx(
+        ql_m(n, 10.0, aht, pat), rel=1e-9)

@@ -1,0 +1,101 @@
+"""``hotline demo`` at full speed: calls/s through the IVR + live ACD on one core, p99 event→action.
+
+The same process ``hotline demo`` runs — real IVR sessions (routing, menus, identification with
+one-time codes, application status, the outcome row through the writer thread), the live ACD
+with virtual agents on the default scenario's roster, the live board (snapshot built 5×/s as a
+dashboard subscriber would) — with no SIP and no web server, pinned to one CPU core. Traffic is
+the scenario's Monday lunchtime, volume multiplied by ``--scale`` so that about ``--target``
+calls are in progress at once (in the IVR, queued or talking), replayed at ``--speed``.
+
+*event→action latency*: for every caller event (call start, keys, hang-up from patience) how
+late the loop woke for it plus the time the IVR and ACD took to answer it. Run:
+``.venv/bin/python bench/serve_demo.py [--speed 60] [--scale 8] [--minutes 20]``.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import resource
+import tempfile
+import time
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+START = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+
+
+async def one_run(db_url: str, speed: float, scale: float, minutes: float) -> dict:
+    from ivr.citizens.registry import seed
+    from ivr.service.demo import DemoStats, generate, plan_calls
+    from ivr.service.serve import Options, Service
+
+    svc = Service(Options(db_url=db_url, sip=False, web=False, speed=speed, start=START,
+                          forecast=False, live_file=os.path.join(os.path.dirname(
+                              db_url.removeprefix("sqlite:///")), "live.json")))
+    await svc.start()
+    with svc.factory.begin() as db:
+        seed(db, today=START.date())
+    callers = plan_calls(svc, svc.clock.ts(), minutes * 60.0, seed=1, scale=scale)
+    stats = DemoStats()
+    snaps = 0
+
+    async def dashboard() -> None:  # a subscriber: snapshots as the web app would take them
+        nonlocal snaps
+        async for _ in svc.board.subscribe():
+            snaps += 1
+
+    watcher = asyncio.create_task(dashboard())
+    cpu0, t0 = time.process_time(), time.perf_counter()
+    gen = asyncio.create_task(generate(svc, callers, svc.stop_event, stats))
+    await asyncio.sleep(svc.clock.real(minutes * 60.0))
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    svc.acd.closing = True
+    svc.acd.close("bench over")
+    svc.stop_event.set()
+    await gen
+    watcher.cancel()
+    summary = await svc.stop()
+    return {"speed": speed, "scale": scale, "calls": stats.placed, "wall": wall, "cpu": cpu,
+            "peak": stats.peak_active, "p50": stats.p(50), "p99": stats.p(99),
+            "p999": stats.p(99.9), "events": len(stats.latencies), "answered": stats.answered,
+            "abandoned": stats.abandoned, "rows": summary["rows_written"],
+            "lost": summary["lost"], "snapshots": snaps}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--speed", type=float, nargs="*", default=[20.0, 60.0])
+    ap.add_argument("--scale", type=float, default=8.0)
+    ap.add_argument("--minutes", type=float, default=20.0, help="simulated minutes per run")
+    args = ap.parse_args()
+    from ivr.logs import configure_logging
+    from ivr.store.base import make_engine
+    from ivr.store.migrate import upgrade
+
+    configure_logging("json", logging.WARNING)  # an info line per call would dominate
+    os.environ.setdefault("HOTLINE_SECRET", "bench-secret-0123456789abcdef")
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    print(f"hotline demo at full speed, one core; Monday 12:00, volume x{args.scale:g}, "
+          f"{args.minutes:g} simulated minutes per run")
+    print(f"{'speed':>6} {'calls':>6} {'calls/s':>8} {'CPU ms/call':>11} {'peak conc.':>10} "
+          f"{'events':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'answered':>8} "
+          f"{'abandoned':>9} {'rows':>6} {'lost':>4} {'snaps':>5}")
+    for speed in args.speed:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = f"sqlite:///{tmp}/bench.db"
+            upgrade(make_engine(url))
+            r = asyncio.run(one_run(url, speed, args.scale, args.minutes))
+        print(f"{r['speed']:>6g} {r['calls']:>6} {r['calls'] / r['wall']:>8.1f} "
+              f"{1000 * r['cpu'] / max(r['calls'], 1):>11.2f} {r['peak']:>10} "
+              f"{r['events']:>7} {r['p50']:>7.2f} {r['p99']:>7.2f} {r['p999']:>8.2f} "
+              f"{r['answered']:>8} {r['abandoned']:>9} {r['rows']:>6} {r['lost']:>4} "
+              f"{r['snapshots']:>5}", flush=True)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"max RSS {rss:.0f} MB; goal: 1,000 concurrent calls with p99 < 20 ms")
+
+
+if __name__ == "__main__":
+    main()
