@@ -130,7 +130,7 @@ def add_working_hours(start: datetime, hours: float, rules: TicketRules) -> date
     """The moment ``hours`` of working time after ``start`` (time outside working hours,
     weekends and holidays does not count)."""
     local = start.astimezone(rules.tz)
-    left = hours * 60.0
+    left = timedelta(hours=hours)  # exact to the microsecond: no float drift across days
     day = local.date()
     for _ in range(800):
         base = _day_start(day, rules.tz)
@@ -139,10 +139,9 @@ def add_working_hours(start: datetime, hours: float, rules: TicketRules) -> date
             begin = max(s_at, local)
             if begin >= e_at:
                 continue
-            span = (e_at - begin).total_seconds() / 60.0
-            if span >= left:
-                return (begin + timedelta(minutes=left)).astimezone(start.tzinfo)
-            left -= span
+            if e_at - begin >= left:
+                return (begin + left).astimezone(start.tzinfo)
+            left -= e_at - begin
         day += timedelta(days=1)
     raise ValueError("the working-time calendar never opens")
 
