@@ -170,6 +170,9 @@ def _register_records(sub: argparse._SubParsersAction) -> None:
     show = ts.add_parser("show", help="a ticket's status and deadline")
     show.add_argument("number")
     show.set_defaults(func=cmd_tickets_show)
+    ro = ts.add_parser("reopen", help="reopen a ticket: a fresh deadline of its class")
+    ro.add_argument("number")
+    ro.set_defaults(func=cmd_tickets_reopen)
     esc = ts.add_parser("escalate", help="complaints past their escalation moment go to seniors")
     esc.set_defaults(func=cmd_tickets_escalate)
 
@@ -204,6 +207,23 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
         db.commit()
         print(f"ticket {t.number}: {t.kind}, {t.status}, reopened {t.reopened}x, "
               f"due {tickets.due_local(t, rules):%Y-%m-%d %H:%M %Z}")
+    return 0
+
+
+def cmd_tickets_reopen(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from ivr.records import tickets
+
+    rules = tickets.load_rules(args.dialplans)
+    with _db(args) as db:
+        t = db.scalars(select(tickets.Ticket).where(tickets.Ticket.number == args.number)).first()
+        if t is None:
+            print(f"no ticket {args.number}", file=sys.stderr)
+            return 1
+        tickets.reopen(db, t, now=_now(args), rules=rules, actor="cli")
+        db.commit()
+        print(f"ticket {t.number} reopened, due {tickets.due_local(t, rules):%Y-%m-%d %H:%M %Z}")
     return 0
 
 

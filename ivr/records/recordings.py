@@ -11,9 +11,11 @@ decrypts (``partial=True``). :func:`wav_bytes` gives the plain WAV back (for pla
 Drivers: the embedded SIP endpoint opens a :class:`RecordingWriter` when the call is answered
 and the caller has not refused (``CallSession.recording_allowed``), feeds interleaved 16-bit
 frames (:func:`interleave` for the two directions) and closes it at hang-up; a refusal heard
-later calls :meth:`RecordingWriter.discard`. Asterisk mode: :func:`mixmonitor_action` is the AMI
-action the bridge sends; :func:`adopt_file` then encrypts Asterisk's plain WAV into this store
-and removes the plain copy.
+later (the machine's ``SetVar("HOTLINE_RECORDING", "0")``) calls
+:meth:`RecordingWriter.discard` (file and row removed, audited). Asterisk mode:
+:func:`mixmonitor_action` is the AMI action the bridge sends (:func:`stop_mixmonitor_action` on
+a refusal); :func:`adopt_file` then encrypts Asterisk's plain WAV into this store and removes
+the plain copy.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from cryptography.exceptions import InvalidTag
 from sqlalchemy import Float, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ivr.store import audit
 from ivr.store.base import Base
 from ivr.store.crypto import keyring
 from ivr.store.timestamps import UtcDateTime, utc
@@ -126,8 +129,8 @@ class RecordingWriter:
         db.flush()
         return row
 
-    def discard(self, db: Session) -> None:
-        """The caller refused after all: remove the file and its row."""
+    def discard(self, db: Session, now: datetime) -> None:
+        """The caller refused after all: remove the file and its row (audited)."""
         if not self._fh.closed:
             self._fh.close()
         self.path.unlink(missing_ok=True)
@@ -135,6 +138,8 @@ class RecordingWriter:
         if row is not None:
             db.delete(row)
             db.flush()
+        audit.record(db, at=now, actor=f"ivr:{self.call_id}", action="recording_discarded",
+                     subject=f"call:{self.call_id}", detail={"reason": "consent refused"})
 
 
 def open_writer(db: Session, *, call_id: str, started_at: datetime, allowed: bool = True,

@@ -78,9 +78,10 @@ def test_a_refusing_caller_is_not_recorded(store):
     with factory.begin() as db:  # a refusal heard after the writer opened: nothing remains
         w = recordings.open_writer(db, call_id="c-late", started_at=T0, root=root)
         w.write(tone(1600, 440))
-        w.discard(db)
+        w.discard(db, T0)
     with factory() as db:
         assert db.scalars(select(recordings.Recording)).all() == []
+        assert db.scalars(select(AuditEntry.action)).all() == ["recording_discarded"]
     assert list(root.rglob("*.enc")) == []
 
 

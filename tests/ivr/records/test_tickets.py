@@ -114,4 +114,6 @@ def test_tickets_command_opens_and_shows(tmp_path, monkeypatch, capsys):
     number = out.split()[1].rstrip(":")
     assert main([*base, "show", number]) == 0 and "security, open" in capsys.readouterr().out
     assert main([*base, "show", "1"]) == 1
-    assert audit.verify(make_engine(url)).rows == 2  # opened, status read
+    assert main([*base, "--at", "2027-02-01T10:00+03:00", "reopen", number]) == 0
+    assert "due 2027-02-02 13:00" in capsys.readouterr().out  # 12 working hours: 10-18, 9-13
+    assert audit.verify(make_engine(url)).rows == 3  # opened, status read, reopened
