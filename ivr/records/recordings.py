@@ -238,3 +238,44 @@ def adopt_file(db: Session, *, call_id: str, wav_path: Path, started_at: datetim
     row = writer.close(db, now)
     wav_path.unlink()
     return row
+
+
+# ---- the driver's side in three calls ---------------------------------------------------------
+class CallRecorder:
+    """What an embedded driver (the SIP endpoint) needs, consent included::
+
+        rec = CallRecorder(factory, session, now)    # after session.start(): notice played
+        rec.audio(caller_pcm, ivr_pcm)               # each 20 ms: both directions, mono 16-bit
+        rec.commands(cmds, now)                      # every batch of commands the call returns
+        rec.close(now)                               # at hang-up (stored, or nothing)
+
+    Nothing is written while the caller may not be recorded; a refusal (the machine's
+    ``SetVar("HOTLINE_RECORDING", "0")``) discards what was written so far.
+    """
+
+    def __init__(self, factory: Any, session: Any, now: datetime, *,
+                 root: str | Path | None = None) -> None:
+        self.factory, self.session = factory, session
+        self.writer: RecordingWriter | None = None
+        if session.recording_allowed:
+            with factory.begin() as db:
+                self.writer = open_writer(db, call_id=session.call_id, started_at=now,
+                                          root=root)
+
+    def audio(self, caller: bytes, ivr: bytes) -> None:
+        if self.writer is not None:
+            self.writer.write(interleave(caller, ivr))
+
+    def commands(self, cmds: list[Any], now: datetime) -> None:
+        refused = any(getattr(c, "name", None) == "HOTLINE_RECORDING"
+                      and getattr(c, "value", None) == "0" for c in cmds)
+        if refused and self.writer is not None:
+            with self.factory.begin() as db:
+                self.writer.discard(db, now)
+            self.writer = None
+
+    def close(self, now: datetime) -> None:
+        if self.writer is not None:
+            with self.factory.begin() as db:
+                self.writer.close(db, now)
+            self.writer = None

@@ -143,3 +143,27 @@ def test_without_any_factor_an_email_confirmation_is_requested(env):
         assert (req.citizen_id, req.status, req.call_id) == (cid, "requested", call.call_id)
         assert (call.outcome, call.identification) == ("id_failed", "failed")
         assert "email_confirmation_requested" in db.scalars(select(AuditEntry.action)).all()
+
+
+def test_the_embedded_driver_records_only_with_consent(env):
+    hotline, factory, _people, tmp = env
+    root = tmp / "rec"
+    frame = b"\x10\x00" * 160  # 20 ms of mono 16-bit at 8 kHz
+    outcomes = {}
+    for call_id, first_key in (("c-keep", "4"), ("c-refuse", "*")):
+        call = hotline.new_call(did="88005553535", caller="+79161234567", call_id=call_id)
+        call.start(MONDAY_10)
+        rec = recordings.CallRecorder(factory, call, MONDAY_10, root=root)
+        for _ in range(50):
+            rec.audio(frame, frame)
+        rec.commands(call.feed(Digits(first_key), MONDAY_10 + timedelta(seconds=3)),
+                     MONDAY_10 + timedelta(seconds=3))
+        rec.audio(frame, frame)
+        rec.close(MONDAY_10 + timedelta(seconds=4))
+        outcomes[call_id] = rec
+    with factory() as db:
+        stored = {r.call_id: r for r in db.scalars(select(recordings.Recording))}
+        actions = db.scalars(select(AuditEntry.action)).all()
+    assert set(stored) == {"c-keep"} and stored["c-keep"].seconds == pytest.approx(1.02)
+    assert len(recordings.wav_bytes(root / stored["c-keep"].path)) > 44 + 4 * 8000
+    assert len(list(root.rglob("*.enc"))) == 1 and "recording_discarded" in actions

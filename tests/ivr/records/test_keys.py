@@ -17,15 +17,16 @@ from ivr.store.calls import record_call
 from ivr.store.migrate import upgrade
 
 T0 = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+pytestmark = pytest.mark.real("postgresql")
 
 
 @pytest.fixture
-def filled(tmp_path, monkeypatch):
+def filled(db_url, tmp_path, monkeypatch):
     monkeypatch.delenv("HOTLINE_KEYRING", raising=False)
     monkeypatch.setenv("HOTLINE_KEYRING_FILE", str(tmp_path / "hotline.keys"))
     monkeypatch.setenv("HOTLINE_SECRET", "keys-test-secret-0123456789")
     monkeypatch.setenv("HOTLINE_RECORDINGS_DIR", str(tmp_path / "rec"))
-    url = f"sqlite:///{tmp_path / 'k.db'}"
+    url = db_url
     engine = make_engine(url)
     upgrade(engine)
     with session_factory(engine).begin() as db:
