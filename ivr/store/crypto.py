@@ -26,6 +26,7 @@ import os
 import secrets
 import stat
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -109,7 +110,7 @@ def _read_file(path: Path) -> Keyring:
         text = path.read_text()
         if text.strip():
             return Keyring.from_json(text, str(path))
-        threading.Event().wait(0.05)
+        time.sleep(0.05)
     raise KeyringError(f"{path} is empty")
 
 
