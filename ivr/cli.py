@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("ivr.service.cli", "run the hotline: SIP, live ACD, dashboard (or --asterisk)"),
     "demo": ("ivr.service.cli", "serve + the default scenario's calls at accelerated time"),
     "stats": ("ivr.service.cli", "live queue figures of the running hotline (table)"),
+    "user": ("ivr.web.cli", "dashboard accounts: add NAME --role R, token NAME, list"),
     "forecast": ("queue_engine.cli", "mean wait, p90, SL and abandonment by hour"),
     "staff": ("queue_engine.cli", "fewest agents per hour meeting a target"),
     "simulate": ("queue_engine.cli", "one simulated week of the scenario"),
