@@ -131,7 +131,8 @@ class LiveCentre:
     def expected_wait_new(self, skill: str, now: float, priority: int = 1) -> float:
         """EWT to announce *before* queueing: everyone of equal or higher priority is ahead."""
         q = self.queues[skill]
-        ahead = sum(1 for p, _ in q.waiting.values() if p >= priority)
+        waiting = list(q.waiting.values())  # one C-level copy: safe if a worker thread asks
+        ahead = sum(1 for p, _ in waiting if p >= priority)
         return q.expected_wait(ahead, now)
 
 

@@ -30,6 +30,10 @@ from ivr.call.protocol import CallerHangup, Collect, Digits, Enqueue, NoInput, P
 log = structlog.get_logger("ivr.service.demo")
 PROMPT_S = 3.0  # simulated seconds a prompt takes (as the console assumes)
 THINK_S = 2.0  # a caller's pause before keying
+# Machine states whose answer makes the session query the database (identification, codes,
+# application status, callbacks): the demo caller feeds those from a worker thread.
+DB_STATES = frozenset({"ID_NUMBER", "ID_BIRTH", "ID_INN", "CODE_ENTRY", "APP_NUMBER",
+                       "LONG_WAIT", "AFTER_HOURS", "TICKET_NUMBER"})
 
 
 @dataclass
@@ -177,9 +181,13 @@ class DemoCaller:
             if s.done or collect is None:
                 return
             late = await self._sleep(talk * PROMPT_S + THINK_S)
+            state = s.machine.state.name if s.machine else ""
             event = await self._answer(collect)
             t0 = time.perf_counter()
-            commands = s.feed(event, clock.now())
+            if state in DB_STATES:  # registry, codes, applications: off the event loop
+                commands = await asyncio.to_thread(s.feed, event, clock.now())
+            else:
+                commands = s.feed(event, clock.now())
             self._measure(late, t0)
 
     async def _answer(self, collect: Collect) -> Any:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.util
 import os
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -97,6 +99,7 @@ class Service:
         from queue_engine.scenario import load_scenario
 
         o = self.opts
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         scenario = load_scenario(o.scenario)
         self.centre = LiveCentre(scenario)
         hotline = Hotline.load(o.dialplans, db_url=o.db_url, waits=LiveWaits(self.centre))
@@ -123,7 +126,11 @@ class Service:
 
             def feed_watching_hangups(event: Any, now: Any) -> Any:
                 if isinstance(event, CallerHangup) and session.done:
-                    self.acd.left_before_queue(session.call_id)
+                    if threading.get_ident() != self._loop_thread:
+                        self._loop.call_soon_threadsafe(self.acd.left_before_queue,
+                                                        session.call_id)
+                    else:
+                        self.acd.left_before_queue(session.call_id)
                 return feed(event, now)
 
             session.feed = feed_watching_hangups
@@ -145,10 +152,19 @@ class Service:
             await self._start_web()
         else:
             self.missing["web"] = "disabled (--no-web)"
+        gc.collect()
+        gc.freeze()  # dialplan, scenario, models live forever: out of the collector's scans
         log.info("serve.started", sip=self.sip is not None, web=self.web_server is not None,
                  db=self.db_url, speed=o.speed)
 
     def _outcome(self, row: dict[str, Any]) -> None:
+        """An IVR outcome row, from the loop or from a driver's database worker thread."""
+        if threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self._outcome_here, row)
+        else:
+            self._outcome_here(row)
+
+    def _outcome_here(self, row: dict[str, Any]) -> None:
         if row.get("outcome") == "queued" and row.get("callback_requested"):
             # the caller left a request instead of waiting: that is this call's final outcome
             self.writer.final(row["call_id"], outcome="callback",
