@@ -55,7 +55,8 @@ __all__ = ["LOGIN_EVENTS", "Bridge", "CallGone", "CallInfo", "CallRecord", "Comm
 log = structlog.get_logger("ivr.drivers.ami.bridge")
 
 LOGIN_EVENTS = "system,call,agi,dtmf,agent"  # dialplan (VarSet/Newexten) is most of the noise
-_CALL_EVENTS = frozenset({"DTMFEnd", "AsyncAGIEnd", "Hangup"})
+_CALL_EVENTS = frozenset({"DTMFEnd", "AsyncAGIEnd", "Hangup", "QueueCallerJoin", "AgentConnect",
+                          "QueueCallerAbandon"})
 
 
 class Bridge:
@@ -121,7 +122,13 @@ class Bridge:
         call = self.calls.get(uid) if uid else None
         if call is None:
             return
-        if ev == "DTMFEnd":
+        if ev == "QueueCallerJoin":
+            call.queue, call.queued_at = m.get("Queue"), self.clock()
+        elif ev in ("AgentConnect", "QueueCallerAbandon"):
+            call.left_queue_at = self.clock()
+            if ev == "AgentConnect":
+                call.answered_at = call.left_queue_at
+        elif ev == "DTMFEnd":
             if call.busy == 0:  # a key between commands: keep it for the next Collect
                 call.typeahead += m.get("Digit", "")
         elif ev == "AsyncAGIEnd":
@@ -398,7 +405,9 @@ class Bridge:
             dnid=call.info.dnid, callerid=call.info.callerid, started_at=call.started_at,
             ended_at=self.clock(), end_reason=call.end_reason or "unknown",
             session_outcome=getattr(call.session, "outcome", None),
-            queue_result=queue_result, agent=agent, error=call.error, commands=call.commands)
+            queue_result=queue_result, agent=agent, error=call.error, commands=call.commands,
+            queue=call.queue, queued_at=call.queued_at, answered_at=call.answered_at,
+            left_queue_at=call.left_queue_at)
         self.records_emitted += 1
         call.log.info("call.end", reason=record.end_reason, queue=record.queue_result,
                       commands=record.commands)

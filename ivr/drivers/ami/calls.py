@@ -48,6 +48,10 @@ class CallRecord:
     agent: str | None = None
     error: str | None = None
     commands: int = 0
+    queue: str | None = None  # app_queue queue the caller joined
+    queued_at: datetime | None = None  # QueueCallerJoin
+    answered_at: datetime | None = None  # AgentConnect: an agent picked up
+    left_queue_at: datetime | None = None  # QueueCallerAbandon / AgentConnect
 
 
 @dataclass(eq=False)
@@ -71,3 +75,7 @@ class CallState:
     error: str | None = None
     last_event_t: float | None = None
     commands: int = 0
+    queue: str | None = None
+    queued_at: datetime | None = None
+    answered_at: datetime | None = None
+    left_queue_at: datetime | None = None

@@ -198,9 +198,14 @@ class CallRunner(AgiCommands):
         raise CallerLeft
 
     def request_hangup(self, ch: Channel) -> None:
+        """The far end's BYE queues ``HangupRequest``; an AMI ``Hangup`` action is a soft hang-up
+        and Asterisk sends only ``SoftHangupRequest`` (channel.c, stasis_channels.c)."""
         if not ch.hangup_requested:
             ch.hangup_requested = True
-            self.ev("call", "HangupRequest", ch)
+            if ch.end_reason == "ami-hangup":
+                self.ev("call", "SoftHangupRequest", ch, ("Cause", "16"))
+            else:
+                self.ev("call", "HangupRequest", ch)
 
     def _caller_hangup(self, ch: Channel) -> None:
         """Caller BYE while in AGI (asyncagi_sip_dtmf): HangupRequest → AsyncAGIEnd → VarSet

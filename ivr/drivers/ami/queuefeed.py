@@ -5,7 +5,9 @@ queue_timeout / queue_abandon transcripts):
 
 * ``QueueCallerJoin`` adds a waiting caller; ``QueueCallerLeave`` removes it.
 * ``QueueCallerAbandon`` is sent both when the caller hangs up *and* when the queue times out.
-  It is a hang-up only when a ``HangupRequest`` for the same Uniqueid came before it; a
+  It is a hang-up when a ``HangupRequest`` (the caller's BYE) or a ``SoftHangupRequest`` (an
+  AMI ``Hangup``, ``channel request hangup``: Asterisk sends only the soft one) for the same
+  Uniqueid came before it — app_queue's timeout path sends neither first; a
   ``VarSet QUEUESTATUS=TIMEOUT`` (dialplan class) confirms a timeout when it is subscribed.
 * ``AgentConnect`` → answered (hold time known); ``AgentComplete`` → talk time, who hung up.
 * ``QueueMemberStatus`` / ``QueueMember`` keep agents' status; ``QueueParams``/``QueueEntry``
@@ -27,7 +29,7 @@ from ivr.drivers.ami.codec import Message
 QUEUE_EVENTS = frozenset({
     "queuecallerjoin", "queuecallerleave", "queuecallerabandon", "agentcalled", "agentconnect",
     "agentcomplete", "agentringnoanswer", "queuememberstatus", "queuemember", "queueparams",
-    "queueentry", "hanguprequest", "varset", "hangup",
+    "queueentry", "hanguprequest", "softhanguprequest", "varset", "hangup",
 })
 
 
@@ -81,7 +83,7 @@ class QueueFeed:
         if ev not in QUEUE_EVENTS:
             return None
         uid = m.get("Uniqueid", "")
-        if ev == "hanguprequest":
+        if ev in ("hanguprequest", "softhanguprequest"):
             self._hangup_requested.add(uid)
             return None
         if ev == "hangup":

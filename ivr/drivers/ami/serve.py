@@ -28,8 +28,12 @@ log = structlog.get_logger("ivr.drivers.ami.serve")
 
 def build(url: str, hotline: Any, *, server_id: str | None = None,
           recordings: str | Path = "recordings", enqueue_mode: str = "break",
-          events: str = LOGIN_EVENTS, clock: Any = None) -> tuple[AMIConnection, Bridge]:
-    """Connection + bridge driving ``hotline`` (an ``ivr.call.session.Hotline``) calls."""
+          events: str = LOGIN_EVENTS, clock: Any = None,
+          writer: Any = None) -> tuple[AMIConnection, Bridge]:
+    """Connection + bridge driving ``hotline`` (an ``ivr.call.session.Hotline``) calls.
+
+    ``writer`` (an ``ivr.service.writer.RecordWriter``): rows written off the event loop, in
+    order; without one they are written synchronously (tests, tools)."""
     conn = AMIConnection(**parse_ami_url(url), events=events)
     dialler: list[Dialler] = []  # set below; the factory needs it, it needs the bridge
 
@@ -41,7 +45,11 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
 
     def on_end(rec: CallRecord) -> None:
         if rec.session_outcome is None:  # the session never recorded: keep the call anyway
-            write_fallback_row(hotline, rec)
+            write_fallback_row(hotline, rec, writer)
+            return
+        fields = queue_final(rec)
+        if fields is not None:  # the IVR wrote 'queued': the queue decides the true outcome
+            write_final(hotline, rec.call_id, fields, writer)
 
     kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
     # the IVR's wait estimator, when live, is fed by this bridge's queue events
@@ -72,7 +80,59 @@ def write_row(hotline: Any, row: dict[str, Any]) -> None:
         db.commit()
 
 
-def write_fallback_row(hotline: Any, rec: CallRecord) -> None:
+def queue_final(rec: CallRecord) -> dict[str, Any] | None:
+    """The fields that replace the IVR's ``queued`` row once the channel is gone: answered by
+    agent X at T / abandoned after W s / timeout / callback (issue 13 item 1); None when the
+    IVR's own outcome is final."""
+    row = rec.session_outcome if isinstance(rec.session_outcome, dict) else {}
+    if row.get("outcome") != "queued":
+        return None
+    if row.get("callback_requested") and rec.queue_result is None:
+        return {"outcome": "callback", "ended_at": rec.ended_at,
+                "detail": "callback requested instead of waiting"}
+    queue = rec.queue or "?"
+    since = rec.queued_at or rec.ended_at
+    left = rec.left_queue_at or rec.ended_at
+    waited = max(0.0, (left - since).total_seconds())
+    if rec.queue_result == "answered":
+        agent = (rec.agent or "unknown")[:32]
+        return {"outcome": "answered", "agent_id": agent,
+                "answered_at": rec.answered_at or left, "ended_at": rec.ended_at,
+                "detail": f"answered by {agent} after {waited:.0f} s in {queue}"}
+    if rec.queue_result == "timeout":
+        return {"outcome": "timeout", "ended_at": left,
+                "detail": f"queue timeout after {waited:.0f} s in {queue}"}
+    if rec.queue_result == "abandoned":
+        return {"outcome": "abandoned", "ended_at": left,
+                "detail": f"abandoned after {waited:.0f} s in {queue}"}
+    if rec.queued_at is not None or rec.end_reason == "ended_while_disconnected":
+        # joined but no result seen (the link was down when the caller left): not answered
+        return {"outcome": "abandoned", "ended_at": rec.ended_at,
+                "detail": f"left the queue, result not seen ({rec.end_reason})"[:500]}
+    log.warning("call.queue_never_joined", call_id=rec.call_id, queue=rec.queue)
+    return None  # Asterisk never put it in a queue (no such queue?): 'queued' stays
+
+
+def write_final(hotline: Any, call_id: str, fields: dict[str, Any], writer: Any = None) -> None:
+    """Update the call's row with its final outcome (after the row's insert, in order)."""
+    if writer is not None:
+        writer.final(call_id, **fields)
+        return
+    factory = getattr(hotline.services, "factory", None)
+    if factory is None:
+        return
+    from sqlalchemy import update
+
+    from ivr.store.models import Call
+
+    try:
+        with factory.begin() as db:
+            db.execute(update(Call).where(Call.call_id == call_id).values(**fields))
+    except Exception as exc:  # noqa: BLE001 - the IVR's row stays; say which call lost what
+        log.error("call.final_outcome_lost", call_id=call_id, error=type(exc).__name__)
+
+
+def write_fallback_row(hotline: Any, rec: CallRecord, writer: Any = None) -> None:
     """A bare outcome row for a call whose session wrote none (ended before it started,
     crashed while recording). Idempotent: a row already written for the call id wins."""
     if getattr(hotline.services, "factory", None) is None:
@@ -82,6 +142,9 @@ def write_fallback_row(hotline: Any, rec: CallRecord) -> None:
            "outcome": outcome, "detail": f"bridge: {rec.end_reason}"[:500],
            "started_at": rec.started_at, "answered_at": rec.started_at,
            "ended_at": rec.ended_at}
+    if writer is not None:
+        writer.insert(row)
+        return
     try:
         write_row(hotline, row)
     except Exception:

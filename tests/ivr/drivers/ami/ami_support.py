@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Self
+from zoneinfo import ZoneInfo
 
 from ivr.drivers.ami.agimap import AgiConfig
 from ivr.drivers.ami.bridge import Bridge, CallInfo, CallRecord
@@ -13,6 +15,7 @@ from ivr.drivers.ami.emulator import AMIEmulator
 from ivr.drivers.ami.loadgen import MenuSession
 
 _REC = Path("/opt/hotline/recordings")
+MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))  # lines open
 
 
 class Harness:

@@ -78,8 +78,10 @@ def test_due_callbacks_are_dialled_answered_ones_queued_others_rescheduled(env):
     assert cbs["orig-2"].next_attempt_at.replace(tzinfo=UTC) > now + timedelta(minutes=1)
     assert cbs["orig-3"].status == "pending" and cbs["orig-3"].attempts == 0
     row = calls[rec.call_id]
+    # the queue's result replaces 'queued' (issue 13 item 1): the agent took the callback leg
     assert (row.outcome, row.skill, row.priority, row.callback_requested) == (
-        "queued", "payments", 2, True)
+        "answered", "payments", 2, True)
+    assert row.agent_id == rec.agent and row.agent_id
 
 
 def test_fifth_failed_attempt_gives_up(env):

@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
-import pytest
+from ami_support import MONDAY_10
 from sqlalchemy import select
 
 from ivr.call.services import DbServices
 from ivr.call.session import Hotline, SpeechSpeaker
 from ivr.call.waits import FixedWait
-from ivr.citizens import registry
 from ivr.dialplan.menus import load_menus
 from ivr.dialplan.model import load_dialplan
 from ivr.drivers.ami.emulator import AMIEmulator, CallerScript
@@ -19,23 +16,6 @@ from ivr.drivers.ami.serve import build
 from ivr.store.base import make_engine, session_factory
 from ivr.store.migrate import upgrade
 from ivr.store.models import Call
-
-MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))
-
-
-@pytest.fixture
-def hotline(tmp_path, monkeypatch):
-    monkeypatch.setenv("HOTLINE_SECRET", "ami-session-test-secret-0123456789")
-    engine = make_engine(f"sqlite:///{tmp_path / 'ivr.db'}")
-    upgrade(engine)  # the schema as `hotline db upgrade` makes it
-    factory = session_factory(engine)
-    with factory() as db:
-        registry.seed(db, 3, today=MONDAY_10.date())
-        db.commit()
-    dp = load_dialplan("dialplans")
-    yield Hotline(dp, load_menus("dialplans"), DbServices(factory, FixedWait(180)),
-                  SpeechSpeaker(dp.tz)), factory
-    engine.dispose()
 
 
 def _rows(factory) -> dict[str, Call]:
@@ -183,17 +163,23 @@ def test_dnid_missing_from_env_is_read_from_hotline_did(hotline):
     assert rec.dnid == "+78005553536" and row.did == "+78005553536" and row.outcome == "queued"
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["serve", "--asterisk", "http://127.0.0.1:5038"], "expected ami://"),
-    (["serve"], "no Asterisk to drive"),
-])
-def test_serve_refuses_bad_configuration_with_a_message(argv, message, capsys, monkeypatch):
+def test_serve_refuses_bad_configuration_with_a_message(capsys, monkeypatch):
+    """A malformed URL through ``hotline serve``; no URL at all through the bridge's own entry
+    (``hotline serve`` without ``--asterisk`` is the embedded mode)."""
+    import argparse
+
     from ivr.cli import main
+    from ivr.drivers.ami.serve import cmd_serve
 
     monkeypatch.delenv("HOTLINE_AMI_URL", raising=False)
-    assert main(argv) == 2
+    assert main(["serve", "--asterisk", "http://127.0.0.1:5038"]) == 2
     err = capsys.readouterr().err
-    assert message in err and "Traceback" not in err
+    assert "expected ami://" in err and "Traceback" not in err
+    assert cmd_serve(argparse.Namespace(asterisk=None, dialplans="dialplans", db=None,
+                                        server_id=None, recordings=None,
+                                        enqueue_mode=None)) == 2
+    err = capsys.readouterr().err
+    assert "no Asterisk to drive" in err and "Traceback" not in err
 
 
 def test_two_bridges_share_one_database(db_url, monkeypatch):
