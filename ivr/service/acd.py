@@ -60,6 +60,7 @@ class AcdService:
         self.handed: dict[str, float] = {}  # recorded 'queued' by the IVR, not yet enqueued
         self._wake = asyncio.Event()
         self.closing = False
+        self.started = False
         self.outcomes = {"answered": 0, "abandoned": 0, "error": 0}
 
     # ---- drivers' side ----------------------------------------------------------------------
@@ -126,9 +127,15 @@ class AcdService:
         return "general" if "general" in self.acd.g_of else self.acd.skills[0]
 
     # ---- the ACD's timers ---------------------------------------------------------------------
+    def start(self) -> None:
+        """Agents log in by the roster of the clock's hour."""
+        self.started = True
+        self._apply(self.acd.start(self.clock.ts()))
+
     async def run(self, stop: asyncio.Event) -> None:
         """Tick the ACD at its next due time (or when woken) until ``stop``."""
-        self._apply(self.acd.start(self.clock.ts()))
+        if not self.started:
+            self.start()
         stopping = asyncio.ensure_future(stop.wait())
         try:
             while not stop.is_set():

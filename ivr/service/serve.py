@@ -70,6 +70,28 @@ def _compute_forecast(scenario: str | None) -> Any:
             "mean": {k: v.tolist() for k, v in fc.summary.mean.items()}}
 
 
+def _compute_whatif(scenario: str | None, skill: str, agents: dict[int, int],
+                    weekday: int) -> Any:
+    """Worker process: the forecast with ``skill``'s own team staffed ``agents[hour]`` on
+    ``weekday`` (the what-if of the dashboard)."""
+    import numpy as np
+
+    from queue_engine.forecast import run_forecast
+    from queue_engine.model import Model
+    from queue_engine.scenario import load_scenario
+
+    model = Model.from_scenario(load_scenario(scenario))
+    g = model.skills.index(skill)
+    qualified = [t for t in range(len(model.teams)) if model.prof[t, g] > 0]
+    team = min(qualified, key=lambda t: (int((model.prof[t] > 0).sum()), -model.prof[t, g]))
+    staff = np.array(model.staff, copy=True)
+    for hour, n in agents.items():
+        staff[team, weekday * 24 + int(hour)] = int(n)
+    fc = run_forecast(model.with_staff(staff), reps=4, seed=0, workers=1)
+    return {"skills": list(model.skills),
+            "mean": {k: v.tolist() for k, v in fc.summary.mean.items()}}
+
+
 class Service:
     """One running hotline (embedded mode). See the module docstring."""
 
@@ -81,6 +103,7 @@ class Service:
         self.web_port: int | None = None
         self.missing: dict[str, str] = {}
         self.forecast: Any = None
+        self.first_password: str | None = None
         self._tasks: list[asyncio.Task] = []
         self._pool: Any = None
         self.stopped = False
@@ -116,6 +139,7 @@ class Service:
         self.acd = AcdService(acd, self.clock, write=self.writer.final)
         self.board = LiveBoard(self.acd, hotline.dialplan)
         self.acd.on_change = self.board.notify
+        self.acd.start()
         hotline.services = QueuedWrites(hotline.services, self.writer, on_outcome=self._outcome)
         new_call = hotline.new_call
 
@@ -208,6 +232,17 @@ class Service:
         """The week forecast once the worker has it (None while it is computed)."""
         return self.forecast
 
+    def whatif(self, skill: str, agents: dict[int, int]) -> Any:
+        """An awaitable forecast with other agent numbers for ``skill`` today (worker process,
+        never the loop that carries calls)."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=1)
+        return asyncio.get_running_loop().run_in_executor(
+            self._pool, _compute_whatif, self.opts.scenario, skill, dict(agents),
+            self.clock.now().weekday())
+
     async def _start_sip(self) -> None:
         if importlib.util.find_spec("ivr.drivers.sip") is None:
             self.missing["sip"] = "ivr.drivers.sip is not installed"
@@ -240,7 +275,11 @@ class Service:
         o = self.opts
         db_url = self.factory.kw["bind"].url.render_as_string(hide_password=False)
         app = create_app(db_url, self.board, forecast_provider=self.forecast_provider,
-                         whatif=None)
+                         whatif=self.whatif, dialplans=o.dialplans)
+        with contextlib.suppress(ImportError):
+            from ivr.web.users import ensure_first_admin
+
+            self.first_password = await asyncio.to_thread(ensure_first_admin, db_url)
 
         class _Server(uvicorn.Server):  # the service owns the signals, not uvicorn
             def install_signal_handlers(self) -> None:  # uvicorn < 0.29
@@ -278,6 +317,9 @@ class Service:
             lines.append(f"  SIP     off: {self.missing.get('sip', '?')}")
         if self.web_server is not None:
             lines.append(f"  web     http://{o.web_host}:{self.web_port}/  (supervisor dashboard)")
+            if self.first_password:
+                lines.append(f"          first run: login admin / {self.first_password}  "
+                             "(shown once; hotline user add NAME --role supervisor for more)")
         else:
             lines.append(f"  web     off: {self.missing.get('web', '?')}")
         lines.append(f"  ACD     {len(self.acd.acd.agents)} virtual agents on duty now, "

@@ -58,29 +58,33 @@ def _secs(x: float | None) -> str:
 
 
 def table(snap: dict[str, Any]) -> Any:
+    from rich import box
     from rich.console import Group
     from rich.table import Table
 
-    t = Table(title=f"Очереди / queues  {snap['at'][:19]}", expand=False)
-    for col in ("группа / group", "ждут", "дольше всех", "свободны", "говорят", "поствызов",
-                "EWT", "отвечено", "брошено (<5с)", "SL", "ASA", "AHT", "брошено %", "загрузка"):
-        t.add_column(col, justify="left" if col.startswith("группа") else "right")
+    t = Table(title=f"Очереди / queues  {snap['at'][:19]}", expand=False, padding=(0, 0),
+              box=box.SIMPLE_HEAD, pad_edge=False)
+    # waiting, longest wait, agents free / talking / wrap-up, answered, abandoned (short ones)
+    for col in ("group", "wait", "longest", "free", "talk", "wrap", "EWT", "ans", "aband",
+                "SL", "ASA", "AHT", "ab%", "occ"):
+        t.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
     for g in snap["groups"]:
         a = g["agents"]
         t.add_row(g["skill"], str(g["waiting"]), _secs(g["longest_wait_s"]),
                   str(a["available"]), str(a["on_call"]), str(a["wrap_up"]), _secs(g["ewt_s"]),
-                  str(g["answered"]), f"{g['abandoned']} ({g['short_abandoned']})",
+                  str(g["answered"]), f"{g['abandoned']}/{g['short_abandoned']}",
                   _pct(g["service_level"]), _secs(g["asa_s"]), _secs(g["aht_s"]),
                   _pct(g["abandon_rate"]), _pct(g["occupancy"]))
-    lines = Table(title="Линии / lines")
-    for col in ("линия / line", "регион / region", "в IVR", "в очереди", "самообслуживание"):
-        lines.add_column(col)
+    lines = Table(title="Линии / lines", padding=(0, 1), box=box.SIMPLE_HEAD)
+    for col in ("line", "region", "in IVR", "queued", "self-service"):
+        lines.add_column(col, no_wrap=True)
     for row in snap["lines"]:
         lines.add_row(row["line"], row["region"], str(row["in_ivr"]), str(row["queued"]),
                       _pct(row["self_service_share"]))
     cb = snap.get("callbacks", {})
     foot = (f"SL = {snap['sl_definition']}\nобратные звонки / callbacks: "
-            f"{cb.get('pending', 0)} ждут, {cb.get('completed', 0)} выполнено")
+            f"{cb.get('pending', 0)} pending, {cb.get('completed', 0)} completed\n"
+            "aband = abandoned/short (under 5 s); ab% leaves short ones out")
     return Group(t, lines, foot)
 
 
