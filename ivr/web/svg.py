@@ -5,6 +5,7 @@ library (works offline, nothing to vendor) and a wall screen scales it without b
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from html import escape
 from typing import Any
@@ -36,7 +37,7 @@ def chart(title: str, rows: list[dict[str, Any]], key: str, fmt: Callable[[float
             if (v := val(by_hour.get(h), side)) is not None]
     if band:
         vals += [b * scale for h in hours for b in (by_hour.get(h, {}).get("band_s") or [])]
-    top = cap if cap is not None else max(vals + [1e-9]) * 1.15 or 1.0
+    top, step = (cap, cap / 4) if cap is not None else nice_axis(max(vals + [0.0]) * 1.05)
     pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
     slot = pw / max(len(hours), 1)
 
@@ -51,8 +52,8 @@ def chart(title: str, rows: list[dict[str, Any]], key: str, fmt: Callable[[float
     out = [head,
            f'<title>{escape(title)}</title>',
            f'<text x="{LEFT}" y="24" class="ct">{escape(title)}</text>']
-    for k in range(5):  # grid and y labels
-        v = top * k / 4
+    for k in range(round(top / step) + 1):  # grid and y labels
+        v = step * k
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{y(v):.1f}" y2="{y(v):.1f}" '
                    f'class="grid"/><text x="{LEFT - 8}" y="{y(v) + 5:.1f}" class="yl" '
                    f'text-anchor="end">{escape(fmt(v))}</text>')
@@ -79,6 +80,16 @@ def chart(title: str, rows: list[dict[str, Any]], key: str, fmt: Callable[[float
                 for px, py in pts]
     out.append("</svg>")
     return "".join(out)
+
+
+def nice_axis(vmax: float) -> tuple[float, float]:
+    """(top, step): about four steps of 1, 2, 2.5 or 5 × 10^k covering ``vmax``."""
+    if vmax <= 0:
+        return 1.0, 0.25
+    raw = vmax / 4
+    mag = 10 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    return step * math.ceil(vmax / step - 1e-9), step
 
 
 def minutes(v: float) -> str:
