@@ -232,7 +232,9 @@ def encode(fields: Fields | Message) -> bytes:
             raise ValueError(f"CR/LF not allowed in AMI header {k!r}")
         parts.append(f"{k}: {v}\r\n")
     parts.append("\r\n")
-    return "".join(parts).encode("utf-8")
+    # lone surrogates (text decoded with "surrogateescape") go out as the raw bytes they stand
+    # for: the emulator replays what Asterisk passes through, e.g. a CP1251 caller name
+    return "".join(parts).encode("utf-8", "surrogateescape")
 
 
 def encode_action(action: str, fields: Fields = (), action_id: str | None = None) -> bytes:

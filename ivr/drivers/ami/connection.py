@@ -290,7 +290,11 @@ class AMIConnection:
                     self._handle(item)
                 raise EOFError("AMI connection closed by peer")
             for item in decoder.feed(data):
-                self._handle(item)
+                try:
+                    self._handle(item)
+                except Exception:  # one odd message must never end the link
+                    self.protocol_errors += 1
+                    log.exception("ami.message_failed")
 
     def _reader_done(self, task: asyncio.Task) -> None:
         """The socket is gone: fail every pending action at once (not at its timeout)."""
@@ -309,7 +313,8 @@ class AMIConnection:
         if isinstance(item, Message):
             self.messages_in += 1
             if item.bad_utf8:
-                log.warning("ami.bad_utf8", event=item.event, action_id=item.action_id)
+                # never ``event=``: that is structlog's message argument (issue 13 item 8)
+                log.warning("ami.bad_utf8", ami_event=item.event, action_id=item.action_id)
             if self._pending and item.mentions("ActionID"):
                 pending = self._pending.get(item.get("ActionID") or "")
                 if pending is not None and self._route_answer(pending, item):

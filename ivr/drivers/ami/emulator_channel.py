@@ -104,7 +104,7 @@ class Channel:
 def agi_env(pairs: list[tuple[str, str]]) -> str:
     """URL-encode an AGI environment exactly like res_agi (``%3A%20`` … ``%0A%0A``)."""
     text = "".join(f"{k}: {v}\n" for k, v in pairs) + "\n"
-    return quote(text, safe="")
+    return quote(text.encode("utf-8", "surrogateescape"), safe="")
 
 
 def agi_result(text: str) -> str:
