@@ -86,10 +86,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.asterisk or os.environ.get("HOTLINE_AMI_URL"):
         from ivr.drivers.ami import serve as ami
 
-        return ami.cmd_serve(argparse.Namespace(
-            asterisk=args.asterisk, dialplans=args.dialplans, db=args.db,
-            server_id=args.server_id, recordings=args.recordings,
-            enqueue_mode=args.enqueue_mode))
+        # the bridge's own parser gives its defaults; the options both share are passed on
+        parser = argparse.ArgumentParser(add_help=False)
+        ami.register(parser.add_subparsers(dest="command"))
+        theirs = parser.parse_args(["serve"])
+        for key, value in vars(args).items():
+            if hasattr(theirs, key) and key not in ("func", "command"):
+                setattr(theirs, key, value)
+        return int(theirs.func(theirs) or 0)
     import asyncio
 
     from ivr.service.serve import run
