@@ -175,3 +175,16 @@ def test_the_daily_job_serve_calls(world):
     assert rep.done["otp_rows:otp_codes"] == N and rep.done["tickets_escalated"] == 0
     nxt = retention.next_daily_run(T0, ZoneInfo("Europe/Moscow"))
     assert nxt > T0 and nxt.hour == 3 and nxt - T0 <= timedelta(days=1)
+
+
+def test_a_bad_retention_file_names_the_file_line_and_key(tmp_path):
+    from ivr.dialplan.yamlconf import ConfigError
+
+    (tmp_path / "retention.yaml").write_text(
+        "audio: 90\ncall_record: -1\nivr_inputs: 90\notp_rows: 30\nsms: 30\ncallbacks: 90\n"
+        "tickets: 1825\nvideo: 3\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        retention.load_policy(tmp_path)
+    text = str(err.value)
+    assert "retention.yaml:2" in text and "call_record" in text
+    assert "retention.yaml:8" in text and "video: unknown key" in text
