@@ -14,6 +14,7 @@ session or bearer token: ``/api/queues``, ``/api/hourly?date=…``, ``/metrics``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -171,11 +172,13 @@ class SecurityHeaders:
 
 
 def create_app(db_url: str, live: LiveSource | None, *, forecast_provider: Any = None,
-               whatif: Any = None, dialplans: str | None = None,
+               whatif: Any = None, dialplans: str | None = None, scenario: str | None = None,
                secret_key: str | None = None, https_only: bool | None = None) -> Any:
     """The dashboard as an ASGI app. ``forecast_provider(date)`` → per-hour forecast;
-    ``whatif(skill, agents_by_hour)`` → awaitable forecast (run off the loop by the caller).
-    ``dialplans`` is the folder of ``centre.yaml`` (SL threshold, published bands, names)."""
+    ``whatif(skill, agents_by_hour)`` → awaitable forecast (run off the loop by the caller;
+    None = :class:`ivr.web.whatif.WhatIf` over ``scenario`` in a spawned worker process,
+    False = no what-if). ``dialplans`` is the folder of ``centre.yaml`` (SL threshold,
+    published bands, names)."""
     from ivr.store.base import make_engine, session_factory
     from ivr.web import api, pages, records
     from ivr.web.metrics import registry_for
@@ -191,6 +194,13 @@ def create_app(db_url: str, live: LiveSource | None, *, forecast_provider: Any =
                      tz=ZoneInfo(getattr(centre, "timezone", None) or "Europe/Moscow"),
                      templates=Jinja2Templates(directory=str(HERE / "templates")))
     pages.add_filters(state.templates.env)
+    own_whatif = None
+    if whatif is None:
+        from ivr.web.whatif import WhatIf
+
+        state.whatif = own_whatif = WhatIf(scenario, day=state.today)
+    elif whatif is False:
+        state.whatif = None
     state.registry = registry_for(live)
     if https_only is None:
         https_only = os.environ.get("HOTLINE_WEB_HTTPS", "") in ("1", "true", "yes")
@@ -210,7 +220,14 @@ def create_app(db_url: str, live: LiveSource | None, *, forecast_provider: Any =
         *records.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> Any:
+        yield
+        state.closing.set()  # open event streams end
+        if own_whatif is not None:
+            own_whatif.close()
+
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[
         Middleware(SecurityHeaders),
         Middleware(SessionMiddleware, secret_key=secret_key, session_cookie=auth.SESSION_COOKIE,
                    max_age=auth.SESSION_MAX_AGE, same_site="strict", https_only=https_only)])

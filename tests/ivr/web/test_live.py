@@ -1,0 +1,71 @@
+"""Server-sent events from a real uvicorn: a change of the live source reaches the stream as a
+new board fragment (and as JSON for wallboards); the stream needs a session or a token."""
+from __future__ import annotations
+
+import http.client
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from ivr.store.base import make_engine, session_factory
+from ivr.web.app import create_app
+from tests.ivr.web.conftest import Served
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _token(url: str) -> str:
+    from ivr.web.users import create_token
+
+    engine = make_engine(url)
+    with session_factory(engine).begin() as db:
+        token = create_token(db, "sup", datetime.now(UTC))
+    engine.dispose()
+    return token
+
+
+def _events(resp: http.client.HTTPResponse):
+    event, data = None, []
+    while True:
+        line = resp.readline().decode()
+        if not line:
+            return
+        line = line.rstrip("\n")
+        if line.startswith("event: "):
+            event = line[7:]
+        elif line.startswith("data: "):
+            data.append(line[6:])
+        elif line == "" and event:
+            yield event, "\n".join(data)
+            event, data = None, []
+
+
+@pytest.mark.parametrize("fmt", ["html", "json"])
+def test_a_change_reaches_the_event_stream(web_db, live, fmt):
+    served = Served(create_app(web_db, live, whatif=False))
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=20)
+        conn.request("GET", "/events" + ("?format=json" if fmt == "json" else ""),
+                     headers={"Authorization": f"Bearer {_token(web_db)}"})
+        resp = conn.getresponse()
+        assert resp.status == 200
+        assert resp.getheader("content-type").startswith("text/event-stream")
+        stream = _events(resp)
+        first = next(stream)
+        assert first[0] == ("snapshot" if fmt == "json" else "board")
+        live.change(lambda s: s["groups"][0].update(waiting=17, answered=41))
+        for event, data in stream:
+            if fmt == "json":
+                if json.loads(data)["groups"][0]["waiting"] == 17:
+                    break
+            elif 'class="big waiting">17<' in data and 'class="answered">41<' in data:
+                break
+        else:
+            pytest.fail("the change never reached the stream")
+        conn.close()
+        anon = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
+        anon.request("GET", "/events")
+        assert anon.getresponse().status == 401
+    finally:
+        served.close()
