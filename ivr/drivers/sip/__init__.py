@@ -19,6 +19,12 @@ G.711 payloads in ``call.stream.codec``; ``call.prompts.get(id, lang, codec)`` g
 answered or gave up; the endpoint then sends BYE (a caller's BYE cancels the awaitable). With no
 hook the call simply ends after the IVR, as the console's does.
 
+**Call recording** (SPEC §7): ``recorder(session, now)`` is called once the call is answered
+and returns an object with ``audio(caller_pcm, ivr_pcm)`` (fed every 20 ms, 16-bit mono each
+way), ``commands(cmds, now)`` (every batch the session returns, the first included) and
+``close(now)`` (once, at hang-up) — :class:`ivr.records.recordings.CallRecorder` fits:
+``recorder=lambda s, now: CallRecorder(factory, s, now)``. Consent is the recorder's business.
+
 pyVoIP 1.6.8 is used for what it does right — SIP message and SDP parsing (:mod:`.message`,
 :mod:`.sdp`); the rest is ours because pyVoIP gets it wrong for a server: it always REGISTERs,
 routes responses to its server instead of the Via, never retransmits the 200, runs two polling

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 TERMINATOR_GRACE = 0.5
 EnqueueHook = Callable[["SipCall", Enqueue], Awaitable[None]]
+Recorder = Callable[["CallSession", datetime], Any]
 
 
 class SipCall:
@@ -33,7 +34,8 @@ class SipCall:
 
     def __init__(self, session: CallSession, stream: RtpStream, *, prompts: Any,
                  clock: Callable[[], datetime], hangup: Callable[[SipCall], None],
-                 on_enqueue: EnqueueHook | None = None, timeout_scale: float = 1.0) -> None:
+                 on_enqueue: EnqueueHook | None = None, timeout_scale: float = 1.0,
+                 recorder: Recorder | None = None) -> None:
         self.session, self.stream, self.prompts = session, stream, prompts
         self.clock, self._hangup, self.on_enqueue = clock, hangup, on_enqueue
         self.timeout_scale = timeout_scale
@@ -43,6 +45,7 @@ class SipCall:
         self._barge = False
         self.task: asyncio.Task[None] | None = None
         self.ended_by: str | None = None
+        self.recorder, self._recording = recorder, None
         stream.on_digit = self.key
 
     @property
@@ -82,15 +85,19 @@ class SipCall:
     async def _run(self) -> None:
         try:
             commands = self.session.start(self.clock())
+            self._record_start(commands)
             while commands:
                 event = await self._execute(commands)
                 if event is None or self.session.done:
                     break
                 commands = self.session.feed(event, self.clock())
+                self._record_commands(commands)
         except asyncio.CancelledError:
             return
         except Exception as exc:  # noqa: BLE001 - this call fails alone (ARCHITECTURE rule 7)
             self.session.fail(self.clock(), f"sip driver: {type(exc).__name__}")
+        finally:
+            self._record_close()
         if self.ended_by is None:
             self.ended_by = "hotline"
             if not self.session.done:  # defensive: the IVR stopped talking without an outcome
@@ -152,6 +159,33 @@ class SipCall:
                 await asyncio.wait_for(self._key_arrived.wait(), timeout)
             except TimeoutError:
                 return Digits(got) if got else NoInput()
+
+    # ---- call recording (a recorder such as ivr.records.recordings.CallRecorder) ---------------
+    def _record_start(self, commands: list[Any]) -> None:
+        if self.recorder is None:
+            return
+        try:
+            self._recording = self.recorder(self.session, self.clock())
+            self.stream.tap = self._recording.audio
+            self._recording.commands(commands, self.clock())
+        except Exception:  # noqa: BLE001 - no recording is no reason to drop the call
+            self.session.log("exception", "recording_failed")
+            self._recording, self.stream.tap = None, None
+
+    def _record_commands(self, commands: list[Any]) -> None:
+        if self._recording is not None:
+            try:
+                self._recording.commands(commands, self.clock())
+            except Exception:  # noqa: BLE001
+                self.session.log("exception", "recording_failed")
+
+    def _record_close(self) -> None:
+        recording, self._recording, self.stream.tap = self._recording, None, None
+        if recording is not None:
+            try:
+                recording.close(self.clock())
+            except Exception:  # noqa: BLE001
+                self.session.log("exception", "recording_failed")
 
     async def _swallow_terminator(self, terminator: str) -> None:
         """A full entry followed by its terminator ("11223344595#"): the ``#`` belongs to this

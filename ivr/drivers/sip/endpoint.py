@@ -23,7 +23,7 @@ import structlog
 
 from ivr.drivers.sip import message as sipmsg
 from ivr.drivers.sip import sdp
-from ivr.drivers.sip.call import EnqueueHook, SipCall
+from ivr.drivers.sip.call import EnqueueHook, Recorder, SipCall
 from ivr.drivers.sip.g711 import Prompts
 from ivr.drivers.sip.media import MediaClock, RtpStream
 from ivr.drivers.sip.registration import Registration, Upstream
@@ -56,11 +56,12 @@ class SipEndpoint(asyncio.DatagramProtocol):
                  on_enqueue: EnqueueHook | None = None, rtp_timeout: float = 30.0,
                  codecs: tuple[int, ...] = (sdp.PCMU, sdp.PCMA), inband: bool = True,
                  timeout_scale: float = 1.0, ring_delay: float = 0.0, t1: float = T1,
-                 upstream: str | None = None) -> None:
+                 upstream: str | None = None, recorder: Recorder | None = None) -> None:
         self.hotline, self.host, self.port = hotline, host, port
         self.prompts = Prompts(recordings)
         self.clock = clock or (lambda: datetime.now(hotline.dialplan.tz))
         self.on_enqueue, self.codecs, self.inband = on_enqueue, codecs, inband
+        self.recorder = recorder
         self.timeout_scale, self.ring_delay, self.t1 = timeout_scale, ring_delay, t1
         self.media = MediaClock(rtp_timeout)
         self.dialogs: dict[str, Dialog] = {}
@@ -261,7 +262,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
                                         call_id=_call_id(msg.call_id))
         dialog.call = SipCall(session, stream, prompts=self.prompts, clock=self.clock,
                               hangup=self._hang_up, on_enqueue=self.on_enqueue,
-                              timeout_scale=self.timeout_scale)
+                              timeout_scale=self.timeout_scale, recorder=self.recorder)
         stream.on_timeout = lambda: self._caller_gone(msg.call_id, "rtp_timeout", bye=True)
         dialog.call.start()
 

@@ -22,6 +22,7 @@ from ivr.drivers.sip.dtmf import Detector, ToneTracker
 
 log = structlog.get_logger("ivr.drivers.sip.media")
 TICK = 0.02
+_ZERO = np.zeros(g711.FRAME, dtype="<i2")
 MAX_CATCH_UP = 5
 
 
@@ -44,6 +45,10 @@ class RtpStream(asyncio.DatagramProtocol):
         self._events: deque[tuple[bytes, bool, int]] = deque()
         self._silence = bytes([g711.SILENCE[codec]]) * g711.FRAME
         self._heard: list[np.ndarray] = []
+        # call recording: (caller PCM, IVR PCM) per 20 ms, both 16-bit mono (see .call)
+        self.tap: Callable[[bytes, bytes], None] | None = None
+        self._tap_heard: deque[np.ndarray] = deque(maxlen=10)
+        self._sent_payload = self._silence
         self._receiver = rtp.EventReceiver()
         self.tracker = ToneTracker()
         self.last_rx = clock.now()
@@ -68,7 +73,7 @@ class RtpStream(asyncio.DatagramProtocol):
             if key:
                 self.on_digit(key)
         elif (pt == self.codec and len(payload) == g711.FRAME
-              and (self.inband or self.on_audio is not None)):
+              and (self.inband or self.on_audio is not None or self.tap is not None)):
             self._heard.append(g711.decode(payload, self.codec))
 
     def error_received(self, exc: Exception) -> None:  # ICMP unreachable etc.: keep going
@@ -123,6 +128,7 @@ class RtpStream(asyncio.DatagramProtocol):
         else:
             payload = self._playing.popleft() if self._playing else self._silence
             packet = rtp.build(self.codec, self.seq, self.ts, self.ssrc, payload)
+            self._sent_payload = payload
             if not self._playing and self._done is not None and not self._done.done():
                 self._done.set_result(True)
         self.seq = (self.seq + 1) & 0xFFFF
@@ -132,6 +138,10 @@ class RtpStream(asyncio.DatagramProtocol):
 
     def take_heard(self) -> list[np.ndarray]:
         heard, self._heard = self._heard, []
+        if self.tap is not None:
+            self._tap_heard.extend(heard)
+            caller = self._tap_heard.popleft() if self._tap_heard else _ZERO
+            self.tap(caller.tobytes(), g711.decode(self._sent_payload, self.codec).tobytes())
         return heard
 
 

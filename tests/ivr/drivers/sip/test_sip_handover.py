@@ -9,6 +9,7 @@ import threading
 import pytest
 
 from ivr.cli import main
+from ivr.drivers.sip import rtp
 from tests.ivr.drivers.sip.conftest import rows, run_with_endpoint
 from tests.ivr.drivers.sip.uac import RawUac, event_packets, udp
 
@@ -99,3 +100,82 @@ def test_softphone_command_line(sip_db, short_prompts, tmp_path, capsys):
     assert result["ended_by"] == "remote" and heard.stat().st_size > 8000
     [row] = rows(url)
     assert row.call_id == result["call_id"] and row.skill == "documents"
+
+
+class FakeRecorder:
+    """Stands for ivr.records.recordings.CallRecorder: keeps what the driver hands it."""
+
+    def __init__(self, session, now) -> None:
+        self.call_id, self.frames, self.batches, self.closed = session.call_id, [], [], 0
+
+    def audio(self, caller: bytes, ivr: bytes) -> None:
+        self.frames.append((caller, ivr))
+
+    def commands(self, cmds, now) -> None:
+        self.batches.append(cmds)
+
+    def close(self, now) -> None:
+        self.closed += 1
+
+
+def test_recorder_gets_both_directions_every_batch_and_one_close(sip_db, short_prompts):
+    url, _ = sip_db
+    made: list[FakeRecorder] = []
+
+    def recorder(session, now):
+        made.append(FakeRecorder(session, now))
+        return made[-1]
+
+    async def body(ep):
+        uac = await RawUac.open(ep.port)
+        tag, media = await uac.answered()
+        uac.ack(tag)
+        tone = bytes([0x00, 0x80] * 80)  # loud μ-law square wave from the caller
+        for seq in range(25):
+            udp(media[1], rtp.build(0, seq, 160 * seq, 77, tone))
+            await asyncio.sleep(0.02)
+        uac.bye(tag)
+        await uac.expect(200)
+        await asyncio.sleep(0.1)
+
+    run_with_endpoint(url, body, recorder=recorder, recordings=str(short_prompts))
+    [rec] = made
+    [row] = rows(url)
+    assert rec.call_id == row.call_id and rec.closed == 1
+    assert rec.batches and any(c for c in rec.batches[0])  # the first batch: the greeting
+    assert len(rec.frames) >= 25 and all(len(c) == len(i) == 320 for c, i in rec.frames)
+    assert any(c != bytes(320) for c, _ in rec.frames)  # the caller's audio
+    assert any(i != bytes(320) for _, i in rec.frames)  # the prompts
+
+
+def test_real_call_recorder_stores_the_call_encrypted(sip_db, short_prompts, tmp_path,
+                                                       monkeypatch):
+    from sqlalchemy import select
+
+    from ivr.records import recordings
+    from ivr.store.base import make_engine, session_factory
+
+    monkeypatch.delenv("HOTLINE_KEYRING", raising=False)
+    monkeypatch.setenv("HOTLINE_KEYRING_FILE", str(tmp_path / "hotline.keys"))
+    url, _ = sip_db
+    engine = make_engine(url)
+    factory = session_factory(engine)
+    root = tmp_path / "rec"
+
+    async def body(ep):
+        uac = await RawUac.open(ep.port)
+        tag, _ = await uac.answered()
+        uac.ack(tag)
+        await asyncio.sleep(1.0)
+        uac.bye(tag)
+        await uac.expect(200)
+        await asyncio.sleep(0.1)
+
+    run_with_endpoint(url, body, recordings=str(short_prompts),
+                      recorder=lambda s, now: recordings.CallRecorder(factory, s, now, root=root))
+    with factory() as db:
+        [stored] = db.scalars(select(recordings.Recording))
+    engine.dispose()
+    [row] = rows(url)
+    assert stored.call_id == row.call_id and stored.seconds > 0.5
+    assert len(recordings.wav_bytes(root / stored.path)) > 44 + 2 * 2 * 8000 // 2
