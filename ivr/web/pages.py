@@ -208,7 +208,10 @@ async def whatif_run(request: Request) -> Response:
                                  status=502)
     new = normalise_forecast(got, day, skill)
     base = normalise_forecast(call_provider(st.forecast_provider, day), day, skill)
+    def known(fig: dict[str, Any] | None) -> bool:
+        return bool(fig) and any(v is not None for v in fig.values())  # type: ignore[union-attr]
+
     rows = [{"hour": h, "actual": new.get(h), "forecast": base.get(h)}
-            for h in sorted(set(new) | set(base)) if h in agents or new.get(h)]
+            for h in sorted(set(new) | set(base)) if known(new.get(h)) or known(base.get(h))]
     return await whatif_form(request, result={"skill": skill, "agents": agents, "rows": rows,
                                               "charts": charts(rows, band=False)})

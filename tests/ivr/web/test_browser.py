@@ -110,6 +110,14 @@ def test_supervisor_watches_queues_change_and_opens_the_hourly_plot(demo, artefa
             assert page.locator("#chart-wait rect.actual").count() >= 1  # today's calls
             assert page.locator("#hourly-table tbody tr").count() >= len(band_hours)
             page.screenshot(path=str(artefacts / "hourly.png"), full_page=True)
+
+            page.click("nav a[href='/whatif']")  # the service's what-if, in its worker
+            page.select_option("select[name=skill]", "documents")
+            page.fill("input[name=h10]", "2")
+            page.click("form.whatif button[type=submit]")
+            page.wait_for_selector("#whatif-charts svg", timeout=90_000)
+            assert page.locator("#whatif-charts rect.actual").count() >= 1
+            page.screenshot(path=str(artefacts / "whatif.png"), full_page=True)
         finally:
             browser.close()
     assert (artefacts / "board.png").stat().st_size > 10_000
