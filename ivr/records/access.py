@@ -26,6 +26,11 @@ AUDITOR = "auditor"
 COPY_WINDOW = timedelta(days=30)
 
 
+_WHAT = {"recordings_listed": "list recordings", "recording_played": "play recordings",
+         "recording_exported": "export recordings",
+         "caller_copy_exported": "export a caller's copy"}
+
+
 class AccessDenied(PermissionError):
     """The role may not do this (the refusal itself is audited)."""
 
@@ -36,7 +41,8 @@ def _gate(db: Session, *, actor: str, role: str, now: datetime, action: str,
         audit.record(db, at=now, actor=actor, action=f"{action}_refused", subject=subject,
                      detail={"role": role})
         db.commit()  # the refusal is kept even though the caller's request fails
-        raise AccessDenied(f"{actor} ({role}) may not {action.replace('_', ' ')}")
+        raise AccessDenied(f"{actor} ({role}) may not {_WHAT.get(action, action)}: "
+                           f"only the {AUDITOR} role may")
 
 
 @dataclass(frozen=True)
