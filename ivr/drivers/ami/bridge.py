@@ -75,6 +75,8 @@ class Bridge:
         command_guard_s: float = 600.0,
         centre: Any = None,
         max_latency_samples: int = 200_000,
+        max_calls: int | None = None,
+        busy_prompt: str = "service_error",
     ) -> None:
         self.conn = conn
         self.session_factory = session_factory
@@ -95,6 +97,10 @@ class Bridge:
         self.latencies: list[float] = []
         self._max_lat = max_latency_samples
         self.records_emitted = 0
+        self.max_calls = max_calls  # beyond it a call hears ``busy_prompt`` and is hung up
+        self.busy_prompt = busy_prompt
+        self.rejected_busy = 0
+        self.closing = False  # stop() began: new calls are recorded and hung up at once
         conn.subscribe(self._on_message)
         conn.on_connect(self._resync)
         conn.on_disconnect(self._on_disconnect)
@@ -158,7 +164,15 @@ class Bridge:
         call = CallState(info, self.clock(), log.bind(call_id=call_id, channel=info.channel))
         call.last_event_t = self.conn.last_read_t or time.perf_counter()
         self.calls[uid] = call
-        call.task = asyncio.create_task(self._run(call), name=f"call-{call_id}")
+        if self.closing:  # a start flood during stop: one record each, the caller released
+            call.end_reason, call.error = "bridge_stopped", "bridge stopping"
+            call.task_done = call.gone = True
+            self._background(self._release(call))
+            self._maybe_finish(call)
+            return
+        busy = self.max_calls is not None and len(self.calls) > self.max_calls
+        run = self._reject_busy(call) if busy else self._run(call)
+        call.task = asyncio.create_task(run, name=f"call-{call_id}")
 
     # -- one call ---------------------------------------------------------------------------------
     async def _run(self, call: CallState) -> None:
@@ -187,6 +201,7 @@ class Bridge:
             self._tell_session(call, CallerHangup(str(exc)))
         except asyncio.CancelledError:
             call.end_reason = call.end_reason or "bridge_stopped"
+            self._fail_session(call, "bridge stopped during the call")
             raise
         except Exception as exc:  # noqa: BLE001 - isolation: this call ends, others carry on
             call.error = repr(exc)
@@ -450,15 +465,65 @@ class Bridge:
                 self.queues.apply(m)
         log.info("bridge.resynced", live=len(live), calls=len(self.calls))
 
+    # -- capacity and stopping ----------------------------------------------------------------------
+    async def _reject_busy(self, call: CallState) -> None:
+        """Over ``max_calls``: the busy prompt, then hang up; the call keeps its record."""
+        self.rejected_busy += 1
+        call.end_reason = "over_capacity"
+        call.log.warning("call.over_capacity", limit=self.max_calls)
+        try:
+            lang = call.info.language or "ru"
+            await self._agi(call, agimap.stream_file(self.agi, lang, self.busy_prompt, ""))
+            await self._hangup_quietly(call, "over_capacity")
+        except (CallGone, CommandLost, AMIError, OSError):
+            pass
+        finally:
+            call.task_done = True
+            self._maybe_finish(call)
+
+    def _background(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._bg.add(task)
+        task.add_done_callback(self._bg.discard)
+
+    async def _release(self, call: CallState) -> None:
+        """Hang up a channel left in our AGI without waiting for the result (stopping)."""
+        with contextlib.suppress(Exception):
+            await self.conn.send_action("AGI", {"Channel": call.info.channel,
+                                                "Command": "HANGUP"}, check=False, timeout=2)
+
+    async def close(self, grace_s: float = 5.0) -> int:
+        """Stop: every call in progress ends now with its outcome and exactly one record,
+        within about ``2 * grace_s`` whatever the link does. Calls still in IVR: the session
+        records ``error`` (bridge stopped) and the channel is hung up; calls already in
+        Asterisk's queue keep waiting there and are recorded as still queued. Returns how many
+        calls were ended."""
+        self.closing = True
+        calls = list(self.calls.values())
+        running = [c.task for c in calls if c.task is not None and not c.task.done()]
+        for call in calls:
+            if not call.task_done:
+                call.end_reason = call.end_reason or "bridge_stopped"
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running, timeout=grace_s)
+        releases = [asyncio.create_task(self._release(c)) for c in calls
+                    if not c.gone and not c.agi_ended and c.end_reason == "bridge_stopped"
+                    and self.conn.ready]
+        if releases:
+            await asyncio.wait(releases, timeout=grace_s)
+        for call in calls:
+            if self.calls.get(call.info.uniqueid) is call:
+                if call.end_reason == "enqueued":
+                    call.end_reason = "bridge_stopped_in_queue"
+                call.task_done = call.gone = True
+                self._maybe_finish(call)
+        if self._bg:
+            await asyncio.wait(list(self._bg), timeout=grace_s)
+        log.info("bridge.stopped", calls_ended=len(calls), records=self.records_emitted)
+        return len(calls)
+
     async def originate(self, channel: str, **kw: Any) -> OriginateResult:
         """See ``Originator.originate`` (kept here: callers hold the bridge)."""
         return await self.originator.originate(channel, **kw)
-
-    async def close(self) -> None:
-        for call in list(self.calls.values()):
-            if call.task is not None:
-                call.task.cancel()
-        for call in list(self.calls.values()):
-            if call.task is not None:
-                with contextlib.suppress(BaseException):
-                    await call.task

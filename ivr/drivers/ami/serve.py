@@ -29,7 +29,7 @@ log = structlog.get_logger("ivr.drivers.ami.serve")
 def build(url: str, hotline: Any, *, server_id: str | None = None,
           recordings: str | Path = "recordings", enqueue_mode: str = "break",
           events: str = LOGIN_EVENTS, clock: Any = None,
-          writer: Any = None) -> tuple[AMIConnection, Bridge]:
+          writer: Any = None, max_calls: int | None = None) -> tuple[AMIConnection, Bridge]:
     """Connection + bridge driving ``hotline`` (an ``ivr.call.session.Hotline``) calls.
 
     ``writer`` (an ``ivr.service.writer.RecordWriter``): rows written off the event loop, in
@@ -54,6 +54,8 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
     kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
     # the IVR's wait estimator, when live, is fed by this bridge's queue events
     kw["centre"] = getattr(getattr(hotline.services, "waits", None), "centre", None)
+    if max_calls is not None:
+        kw["max_calls"] = max_calls
     bridge = Bridge(conn, new_session, on_call_end=on_end, server_id=server_id,
                     agi=AgiConfig(recordings=Path(recordings).resolve(),
                                   enqueue_mode=enqueue_mode), **kw)
@@ -105,6 +107,9 @@ def queue_final(rec: CallRecord) -> dict[str, Any] | None:
     if rec.queue_result == "abandoned":
         return {"outcome": "abandoned", "ended_at": left,
                 "detail": f"abandoned after {waited:.0f} s in {queue}"}
+    if rec.end_reason == "bridge_stopped_in_queue":  # Asterisk still holds the caller
+        return {"detail": f"in {queue} when the bridge stopped; the result is in Asterisk's "
+                          "CDR (hotline import cdr)"}
     if rec.queued_at is not None or rec.end_reason == "ended_while_disconnected":
         # joined but no result seen (the link was down when the caller left): not answered
         return {"outcome": "abandoned", "ended_at": rec.ended_at,
@@ -137,7 +142,8 @@ def write_fallback_row(hotline: Any, rec: CallRecord, writer: Any = None) -> Non
     crashed while recording). Idempotent: a row already written for the call id wins."""
     if getattr(hotline.services, "factory", None) is None:
         return
-    outcome = "error" if rec.error else "abandoned_ivr"
+    outcome = ("busy" if rec.end_reason == "over_capacity" else
+               "error" if rec.error else "abandoned_ivr")
     row = {"call_id": rec.call_id, "caller_number": rec.callerid, "did": rec.dnid,
            "outcome": outcome, "detail": f"bridge: {rec.end_reason}"[:500],
            "started_at": rec.started_at, "answered_at": rec.started_at,
@@ -170,10 +176,16 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     if problem:
         raise ValueError(problem)
     gc.freeze()  # dialplan/menus live forever: keep them out of the collector's scans (p99)
+    from ivr.service.writer import QueuedWrites, RecordWriter
+
+    writer = RecordWriter(hotline.services.factory)  # rows leave the event loop (item 11)
+    hotline.services = QueuedWrites(hotline.services, writer)
+    cap = os.environ.get("HOTLINE_MAX_CALLS")
     conn, bridge = build(
         url, hotline, server_id=server_id or os.environ.get("HOTLINE_SERVER_ID"),
         recordings=recordings or os.environ.get("HOTLINE_RECORDINGS", "recordings"),
-        enqueue_mode=enqueue_mode or os.environ.get("HOTLINE_ENQUEUE_MODE", "break"))
+        enqueue_mode=enqueue_mode or os.environ.get("HOTLINE_ENQUEUE_MODE", "break"),
+        writer=writer, max_calls=int(cap) if cap and cap.isdigit() else None)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -184,11 +196,29 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     dial_task = asyncio.create_task(dial.run(stop)) if dial is not None else None
     log.info("bridge.serving", host=conn.host, port=conn.port, server_id=bridge.server_id,
              started=datetime.now(UTC).isoformat())
-    await stop.wait()
+    try:
+        await stop.wait()
+    finally:
+        await stop_bridge(conn, bridge, writer, dial_task)
+
+
+async def stop_bridge(conn: AMIConnection, bridge: Bridge, writer: Any,
+                      dial_task: asyncio.Task | None, grace_s: float = 5.0) -> None:
+    """SIGTERM: every call in progress gets its outcome, the writer flushes, the link closes —
+    each step bounded, so a start flood or a dead link cannot hold the stop (issue 13 item 5)."""
     if dial_task is not None:
-        await dial_task
-    await bridge.close()
-    await conn.close()
+        try:
+            await asyncio.wait_for(dial_task, grace_s)
+        except (TimeoutError, asyncio.CancelledError):
+            dial_task.cancel()
+        except Exception:
+            log.exception("dialler.failed")
+    ended = await bridge.close(grace_s)
+    with contextlib.suppress(Exception):  # calls starting until here were recorded at once
+        await asyncio.wait_for(conn.close(), grace_s)
+    await asyncio.to_thread(writer.close, 4 * grace_s)
+    log.info("bridge.stop_done", calls_ended=ended, rows_written=writer.written,
+             rows_updated=writer.updated, rows_lost=writer.lost)
 
 
 def register(sub: Any) -> None:
