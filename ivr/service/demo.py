@@ -44,11 +44,13 @@ class DemoStats:
     answered: int = 0
     abandoned: int = 0
     latencies: list[float] = field(default_factory=list)
+    db_latencies: list[float] = field(default_factory=list)  # events that query the database
     active: int = 0
     peak_active: int = 0
 
-    def p(self, q: float) -> float:
-        return float(np.percentile(self.latencies, q)) * 1000 if self.latencies else 0.0
+    def p(self, q: float, db: bool = False) -> float:
+        data = self.db_latencies if db else self.latencies
+        return float(np.percentile(data, q)) * 1000 if data else 0.0
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,8 @@ def plan_calls(svc: Any, start: float, duration_s: float, *, seed: int = 0,
 class DemoCaller:
     """One scripted caller driving a :class:`ivr.call.session.CallSession`."""
 
+    db_in_thread = True  # False: database requests on the loop, as the SIP driver runs them
+
     def __init__(self, svc: Any, spec: Caller, stats: DemoStats) -> None:
         self.svc, self.spec, self.stats = svc, spec, stats
         self.keys: Iterator[str] = iter(spec.keys)
@@ -147,8 +151,11 @@ class DemoCaller:
         await asyncio.sleep(delay)
         return max(0.0, loop.time() - target)
 
-    def _measure(self, late: float, t0: float) -> None:
-        self.stats.latencies.append(late + time.perf_counter() - t0)
+    def _measure(self, late: float, t0: float, db: bool = False) -> None:
+        value = late + time.perf_counter() - t0
+        self.stats.latencies.append(value)
+        if db:
+            self.stats.db_latencies.append(value)
 
     async def run(self) -> None:
         st = self.stats
@@ -184,11 +191,12 @@ class DemoCaller:
             state = s.machine.state.name if s.machine else ""
             event = await self._answer(collect)
             t0 = time.perf_counter()
-            if state in DB_STATES:  # registry, codes, applications: off the event loop
+            db = state in DB_STATES
+            if db and self.db_in_thread:  # registry, codes, applications: off the event loop
                 commands = await asyncio.to_thread(s.feed, event, clock.now())
             else:
                 commands = s.feed(event, clock.now())
-            self._measure(late, t0)
+            self._measure(late, t0, db)
 
     async def _answer(self, collect: Collect) -> Any:
         state = self.session.machine.state.name if self.session.machine else ""
