@@ -24,6 +24,7 @@ the IVR announces is computed from the same state.
 
 from __future__ import annotations
 
+import datetime as dt
 import heapq
 from collections import deque
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from queue_engine.live import LiveCentre, week_hour_origin
+from queue_engine.live import MSK, LiveCentre, week_hour_origin
 from queue_engine.live_figures import LiveFigures
 from queue_engine.records import QueueCall
 from queue_engine.variates import SkillDraws
@@ -111,6 +112,11 @@ class LiveAcd:
         self.team_skills = [[(g, d) for g in range(G) if (d := self.delay[t][g]) is not None]
                             for t in range(T)]
         self.draws = SkillDraws(m, np.random.default_rng(seed).spawn(G))
+        sc = centre.scenario
+        self.holidays = frozenset(sc.centre.holidays) if sc is not None else frozenset()
+        always = m.open_.all(axis=1)  # [G] skills answered every hour of the week
+        self.round_the_clock = [bool(any(always[g] for g, _ in self.team_skills[t]))
+                                for t in range(T)]
         self.figures = figures or LiveFigures(m)
         self.waiting: list[list[tuple[int, float, int, str]]] = [[] for _ in range(G)]
         self.calls: dict[str, tuple[int, int, float]] = {}  # call_id -> (skill, prio, joined)
@@ -291,9 +297,10 @@ class LiveAcd:
         origin = week_hour_origin(now)
         h = int((now - origin) // 3600)
         H = self.model.horizon_hours
+        holiday = self._holiday(now)
         out: list[Connect] = []
         for t in range(len(self.present)):
-            want = int(self.staff[t][h % H])
+            want = 0 if holiday and not self.round_the_clock[t] else int(self.staff[t][h % H])
             self.target[t] = want
             while self.present[t] < want:
                 self.present[t] += 1
@@ -317,6 +324,12 @@ class LiveAcd:
         self._push(origin + (h + 1) * 3600.0, _HOUR, None)
         self.figures.flush(now, self)
         return out
+
+    def _holiday(self, now: float) -> bool:
+        """A public holiday of the centre's calendar: only 24/7 teams work (as the IVR says)."""
+        if not self.holidays:
+            return False
+        return dt.datetime.fromtimestamp(now, MSK).date() in self.holidays
 
     def _login(self, t: int, now: float) -> _Agent:
         if self._free_numbers:

@@ -161,3 +161,12 @@ def test_service_level_formulas(formula, expected):
     assert "20 s" in FigureRules(formula=formula).definition  # what the screen shows
     with pytest.raises(ValueError):
         FigureRules(formula="made_up")
+
+
+def test_on_a_public_holiday_only_the_round_the_clock_team_works():
+    acd = LiveAcd(LiveCentre(), seed=0)
+    new_year = dt.datetime(2027, 1, 4, 11, 0, tzinfo=MSK).timestamp()  # a Monday, a holiday
+    assert dt.date(2027, 1, 4) in acd.holidays
+    acd.start(new_year)
+    teams = {acd.model.teams[a.team] for a in acd.agents.values()}
+    assert teams == {"security"}
