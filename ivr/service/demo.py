@@ -64,6 +64,8 @@ class Caller:
     citizen: Any = None
     wrong_id: bool = False
     hang_up_in_menu: bool = False
+    self_service: bool = False  # checks an application's status and hangs up
+    accepts_callback: bool = False  # when offered one (expected wait over the limit)
 
 
 def skill_paths(menus: Any, menu_id: str = "main", operator: str = "general",
@@ -118,8 +120,9 @@ def plan_calls(svc: Any, start: float, duration_s: float, *, seed: int = 0,
     out = []
     for ts, gi in zip(t.tolist(), g.tolist()):
         skill = model.skills[gi]
-        u = rng.random(3)
-        if u[0] < self_service:
+        u = rng.random(5)
+        served = bool(u[0] < self_service)
+        if served:
             keys, skill_ = paths.get("", ("2",)), "status"
         else:
             keys, skill_ = paths.get(skill, ("0",)), skill
@@ -127,7 +130,8 @@ def plan_calls(svc: Any, start: float, duration_s: float, *, seed: int = 0,
         out.append(Caller(ts, did, f"+7916{int(rng.integers(1_000_000, 9_999_999))}", skill_,
                           tuple(keys), draws.patience(gi), people[int(rng.integers(0, 20))],
                           wrong_id=bool(u[1] < wrong_id),
-                          hang_up_in_menu=bool(u[2] < menu_hangup)))
+                          hang_up_in_menu=bool(u[2] < menu_hangup), self_service=served,
+                          accepts_callback=bool(u[3] < model.cb_accept)))
     return out
 
 
@@ -140,8 +144,6 @@ class DemoCaller:
         self.svc, self.spec, self.stats = svc, spec, stats
         self.keys: Iterator[str] = iter(spec.keys)
         self.session: Any = None
-        self.self_service = spec.keys and spec.keys == tuple(
-            skill_paths(svc.hotline.menus).get("", ()))
 
     async def _sleep(self, sim_s: float) -> float:
         """Sleep ``sim_s`` simulated seconds; returns how late the loop woke (s)."""
@@ -222,12 +224,10 @@ class DemoCaller:
             return Digits(code) if code else CallerHangup("no code")
         if state == "APP_NUMBER":
             return Digits(who.applications[0][0]) if who.applications else NoInput()
-        if state == "APP_NEXT":
-            return NoInput() if self.self_service and spec.skill == "status" and \
-                spec.patience > 300 else Digits("0")
+        if state == "APP_NEXT":  # self-service ends here (silence); the rest ask for an agent
+            return NoInput() if spec.self_service and spec.patience > 300 else Digits("0")
         if state == "LONG_WAIT":
-            accept = self.svc.centre.model.cb_accept
-            return Digits("1" if (hash(spec.caller) % 100) / 100 < accept else "2")
+            return Digits("1" if spec.accepts_callback else "2")
         return CallerHangup("demo caller done")
 
     def _dev_code(self) -> str | None:
