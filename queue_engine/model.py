@@ -43,6 +43,7 @@ class Model:
     policy: str = "longest_idle"
     policy_delay: float = 60.0
     sl_threshold: float = 20.0
+    arr_cv: np.ndarray | None = None  # [G] day-level gamma factor's CV (None/0: Poisson)
     meta: dict = field(default_factory=dict)
 
     @property
@@ -109,6 +110,8 @@ class Model:
             cb_offer_above=sc.centre.callback_offer_above,
             policy=sc.routing.policy, policy_delay=sc.routing.overflow_after,
             sl_threshold=sc.centre.service_level_seconds,
+            arr_cv=(np.array([sc.arrivals.dispersion.get(s, 0.0) for s in skills])
+                    if any(sc.arrivals.dispersion.values()) else None),
             meta={"name": sc.name},
         )
 

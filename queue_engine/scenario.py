@@ -28,6 +28,8 @@ __all__ = [
     "default_scenario_path",
     "load_centre",
     "load_scenario",
+    "scenario_from_mapping",
+    "with_skill_times",
 ]
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -163,6 +165,16 @@ class Arrivals(_Strict):
     daily_calls: dict[str, float]
     days: dict[str, float]
     profile: dict[str, Hourly]
+    dispersion: dict[str, float] = Field(
+        default={}, description="skill -> coefficient of variation of a day-level gamma "
+        "factor on its volume (0 or absent: Poisson); what `hotline fit` estimates")
+
+    @field_validator("dispersion")
+    @classmethod
+    def _disp(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(not 0 <= x <= 2 for x in v.values()):
+            raise ValueError("dispersion (a coefficient of variation) must be in [0, 2]")
+        return v
 
     @field_validator("daily_calls")
     @classmethod
@@ -253,10 +265,21 @@ class Routing(_Strict):
     overflow_after: float = Field(default=60, ge=0)
 
 
+class SkillTimes(_Strict):
+    """A scenario's own handle time / patience for a skill (a fitted scenario has them)."""
+
+    aht: Dist | None = None
+    patience: Dist | None = None
+
+
 class Scenario(_Strict):
     name: str
     description: str = ""
     centre: Centre
+    skill_times: dict[str, SkillTimes] = Field(
+        default={}, description="per skill, replaces the centre's aht / patience")
+    source: dict[str, Any] = Field(
+        default={}, description="where a fitted scenario came from: period, calls, estimates")
     arrivals: Arrivals
     teams: dict[str, Team]
     retrials: Retrials = Retrials()
@@ -316,8 +339,35 @@ def load_scenario(file: str | Path | None = None) -> Scenario:
         centre = _validate(Centre, centre_ref, path, marks, ("centre",))
     body = {**data, "centre": centre}
     sc: Scenario = _validate(Scenario, body, path, marks)
+    if sc.skill_times:
+        sc = _apply_times(sc, path, marks)
     _cross_check(sc, path, marks)
     return sc
+
+
+def _apply_times(sc: Scenario, path: Path, marks: dict) -> Scenario:
+    """The centre as this scenario sees it: its own handle times and patience applied."""
+    for sid in sc.skill_times:
+        if sid not in sc.centre.skills:
+            raise ScenarioError(path, line_of(marks, ("skill_times", sid)),
+                                f"skill_times.{sid}", f"unknown skill {sid!r}")
+    return sc.model_copy(update={"centre": with_skill_times(sc.centre, sc.skill_times)})
+
+
+def with_skill_times(centre: Centre, times: dict[str, SkillTimes] | dict[str, dict]) -> Centre:
+    """``centre`` with a scenario's own handle times / patience replacing its skills'."""
+    skills = dict(centre.skills)
+    for sid, t in times.items():
+        t = SkillTimes.model_validate(t) if isinstance(t, dict) else t
+        upd = {k: v for k, v in (("aht", t.aht), ("patience", t.patience)) if v is not None}
+        skills[sid] = skills[sid].model_copy(update=upd)
+    return centre.model_copy(update={"skills": skills})
+
+
+def scenario_from_mapping(data: dict[str, Any], centre: Centre) -> Scenario:
+    """A scenario held as a mapping (e.g. just fitted) with its centre given: as loaded."""
+    sc = Scenario.model_validate({**data, "centre": centre})
+    return sc.model_copy(update={"centre": with_skill_times(centre, sc.skill_times)})
 
 
 def _cross_check(sc: Scenario, path: Path, marks: dict) -> None:
@@ -327,9 +377,10 @@ def _cross_check(sc: Scenario, path: Path, marks: dict) -> None:
     def fail(loc: tuple, reason: str) -> None:
         raise ScenarioError(path, line_of(marks, loc), ".".join(map(str, loc)), reason)
 
-    for sid in sc.arrivals.daily_calls:
+    for sid in (*sc.arrivals.daily_calls, *sc.arrivals.dispersion):
         if sid not in skills:
-            fail(("arrivals", "daily_calls", sid), f"unknown skill {sid!r}")
+            sec = "daily_calls" if sid in sc.arrivals.daily_calls else "dispersion"
+            fail(("arrivals", sec, sid), f"unknown skill {sid!r}")
     for tid, team in sc.teams.items():
         for sid in team.skills:
             if sid not in skills:

@@ -50,7 +50,15 @@ def dist_table(mean: np.ndarray, cv: np.ndarray) -> tuple[list[int], list[float]
 
 
 def arrivals(model: Model, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    counts = rng.poisson(model.lam * 3600.0)  # [G, H]
+    lam = model.lam
+    cv = model.arr_cv
+    if cv is not None and cv.any():  # over-dispersed: a gamma factor (mean 1) per skill and day
+        days = -(-lam.shape[1] // 24)
+        k = np.where(cv > 0, 1.0 / np.maximum(cv, 1e-9) ** 2, 1.0)
+        f = np.where(cv[:, None] > 0, rng.gamma(k[:, None], 1.0 / k[:, None],
+                                                 (cv.size, days)), 1.0)
+        lam = lam * np.repeat(f, 24, axis=1)[:, : lam.shape[1]]
+    counts = rng.poisson(lam * 3600.0)  # [G, H]
     g_idx, h_idx = np.nonzero(counts)
     reps = counts[g_idx, h_idx]
     skill = np.repeat(g_idx, reps)
