@@ -81,7 +81,7 @@ def test_hangup_mid_prompt_gives_one_outcome(sip_db):
 
 def test_caller_who_never_presses_a_key(sip_db, short_prompts):
     url, _ = sip_db
-    code, out = run(url, "no_digits.xml", short_prompts)
+    code, out = run(url, "no_digits.xml", short_prompts, timeout_scale=0.1)
     assert code == 0, out
     [row] = rows(url)
     assert row.outcome == "queued"  # three silences: the IVR sends the caller to an agent
