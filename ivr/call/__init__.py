@@ -5,6 +5,6 @@ digits, timeout, hang-up) and returns commands (play, collect, enqueue, hang up)
 ``requests`` to the outside (identify, send a code, read a status, record the outcome).
 ``session`` runs a machine for a driver and answers its requests through ``services`` (the
 database, SMS); ``waits`` estimates the wait announced before queueing; ``callbacks`` keeps the
-callback requests. Drivers (``ivr.drivers``) sit above; ``voice``, ``dialplan``, ``citizens`` and
+callback requests; ``writes`` hands the outcome row to the writer thread. Drivers (``ivr.drivers``) sit above; ``voice``, ``dialplan``, ``citizens`` and
 ``store`` below.
 """

@@ -112,10 +112,11 @@ class Service:
     async def start(self) -> None:
         from ivr.call.session import Hotline
         from ivr.call.waits import LiveWaits
+        from ivr.call.writes import QueuedWrites
         from ivr.service.acd import AcdService
         from ivr.service.board import LiveBoard, load_figure_rules
-        from ivr.service.writer import QueuedWrites, RecordWriter
         from ivr.store.migrate import upgrade_needed
+        from ivr.store.writer import RecordWriter
         from queue_engine.acd import LiveAcd
         from queue_engine.live import LiveCentre
         from queue_engine.live_figures import LiveFigures

@@ -8,7 +8,8 @@ Every model module declares its tables on :class:`Base` so one metadata holds th
 written exactly once), ``timestamps`` (UTC in, UTC out), ``schema`` (every table in one metadata,
 for migrations), ``migrate`` and ``migrations/`` (Alembic), ``cli`` (``hotline db …``),
 ``crypto`` (personal fields encrypted at rest, keyed-hash lookups, the keyring), ``audit`` (the
-audit log's hash chain and its verification).
+audit log's hash chain and its verification), ``writer`` (call records written by one thread,
+batched, off the event loop).
 """
 from ivr.store.base import Base, default_url, make_engine, session_factory
 

@@ -14,8 +14,8 @@ import pytest
 from ivr.cli import main
 from ivr.service.serve import Options, Service
 from ivr.service.stats import publish
-from ivr.service.writer import RecordWriter
 from ivr.store.base import make_engine, session_factory
+from ivr.store.writer import RecordWriter
 from tests.ivr.service.conftest import call_rows
 
 pytestmark = pytest.mark.timeout(60)

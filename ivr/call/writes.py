@@ -1,0 +1,35 @@
+"""The IVR's services with each call's outcome row handed to the writer thread.
+
+:class:`QueuedWrites` wraps :class:`ivr.call.services.DbServices` (or any ``Services``):
+``RecordOutcome`` goes to an :class:`ivr.store.writer.RecordWriter` (off the event loop,
+batched) and returns at once; identification, codes and the other requests still answer
+directly. ``on_outcome(row)`` sees every row first (``hotline serve``'s live board counts IVR
+results with it).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from ivr.call import requests as io
+from ivr.store.writer import RecordWriter
+
+
+class QueuedWrites:
+    """See the module docstring."""
+
+    def __init__(self, inner: Any, writer: RecordWriter,
+                 on_outcome: Callable[[dict[str, Any]], None] | None = None) -> None:
+        self.inner, self.writer, self.on_outcome = inner, writer, on_outcome
+
+    def execute(self, call: Any, request: Any, now: datetime) -> Any:
+        if isinstance(request, io.RecordOutcome):
+            self.writer.insert(request.row)
+            if self.on_outcome is not None:
+                self.on_outcome(request.row)
+            return None
+        return self.inner.execute(call, request, now)
+
+    def __getattr__(self, name: str) -> Any:  # factory, waits… of the wrapped services
+        return getattr(self.inner, name)
