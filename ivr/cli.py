@@ -35,6 +35,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "staff": ("queue_engine.cli", "fewest agents per hour meeting a target"),
     "simulate": ("queue_engine.cli", "one simulated week of the scenario"),
     "erlang": ("queue_engine.cli", "Erlang A / C figures for one queue"),
+    "fit": ("ivr.store.planning_cli", "fit a scenario from the calls the hotline took"),
+    "report": ("ivr.store.planning_cli", "hourly report: actual calls beside the forecast"),
 }
 
 

@@ -9,7 +9,8 @@ written exactly once), ``timestamps`` (UTC in, UTC out), ``schema`` (every table
 for migrations), ``migrate`` and ``migrations/`` (Alembic), ``cli`` (``hotline db …``),
 ``crypto`` (personal fields encrypted at rest, keyed-hash lookups, the keyring), ``audit`` (the
 audit log's hash chain and its verification), ``writer`` (call records written by one thread,
-batched, off the event loop).
+batched, off the event loop), ``call_records`` (the calls read back as plain records for the
+queue engine), ``planning_cli`` (``hotline fit`` and ``hotline report hourly`` over them).
 """
 from ivr.store.base import Base, default_url, make_engine, session_factory
 
