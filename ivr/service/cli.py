@@ -48,8 +48,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--speed", type=float, default=60.0,
                    help="simulated seconds per real second (default 60)")
     d.add_argument("--day", default="2026-11-23", help="simulated day (default 2026-11-23)")
-    d.add_argument("--from", dest="start_hour", type=float, default=9.0, metavar="HOUR",
-                   help="simulated start hour, local time (default 9)")
+    d.add_argument("--from", dest="start_hour", type=float, default=13.75, metavar="HOUR",
+                   help="simulated start hour, local time (default 13.75: the lunchtime peak "
+                        "fills the queues, the 15:00 shift drains them)")
     d.add_argument("--minutes", type=float, default=None,
                    help="simulated minutes of traffic, then stop (default: until Ctrl-C)")
     d.add_argument("--scale", type=float, default=1.0,
