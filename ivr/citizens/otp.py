@@ -7,8 +7,14 @@
   the previous one; a hang-up voids the live one (:func:`invalidate`).
 * Resend schedule per call (SPEC §6): the first at once, the 2nd ≥ 1 min after the 1st, the 3rd
   ≥ 5 min after the 2nd, then every ≥ 10 min; at most 5 codes per call, then the call must end.
-* The third wrong entry in a call — resends do not reset the count — locks the account
-  (``registry.lock_account``): it is treated as someone holding stolen identifiers.
+* The third wrong entry in a call — resends do not reset the count — pauses the account
+  (``registry.lock_account``, ``IdentPolicy.lock_for``: minutes, not a day).
+* **Per account, across calls** (issue 13 item 6: 40 calls of "two wrong codes, hang up" gave
+  80 guesses and 40 SMS): within :attr:`OtpPolicy.account_window` an account gets at most
+  ``account_max_sends`` codes, spaced by the same schedule whichever call asks, and at most
+  ``account_max_wrong`` wrong entries; past that no code is sent and no entry is even compared
+  until the window slides (SPEC §6: five attempts, then a pause). Nothing here locks an account
+  for long, so knowing someone's SNILS and date of birth buys an attacker no lockout of them.
 
 The key comes from the server secret (:mod:`ivr.citizens.secret`). Functions flush, never commit.
 """
@@ -58,6 +64,9 @@ class OtpPolicy:
     resend_gaps: tuple[timedelta, ...] = (timedelta(minutes=1), timedelta(minutes=5),
                                           timedelta(minutes=10))
     max_sends: int = 5
+    account_window: timedelta = timedelta(hours=1)
+    account_max_sends: int = 5
+    account_max_wrong: int = 5
 
     def gap_before(self, send_no: int) -> timedelta:
         """Gap required before send number ``send_no`` (1-based; the first needs none)."""
@@ -93,15 +102,36 @@ def _codes(db: Session, call_id: str) -> list[OtpCode]:
                            .order_by(OtpCode.send_no)))
 
 
+def _account_codes(db: Session, citizen_id: int, now: datetime,
+                   policy: OtpPolicy) -> list[OtpCode]:
+    since = now - policy.account_window
+    return list(db.scalars(select(OtpCode).where(OtpCode.citizen_id == citizen_id,
+                                                 OtpCode.created_at > since)
+                           .order_by(OtpCode.created_at, OtpCode.id)))
+
+
+def _wrong(rows: list[OtpCode]) -> int:
+    return sum(r.tries - (r.state == "used") for r in rows)
+
+
 def send_status(db: Session, call_id: str, now: datetime,
-                policy: OtpPolicy = OtpPolicy()) -> SendResult:
-    """Whether a (re)send is allowed now, without sending — for the "press 1 to resend" prompt."""
+                policy: OtpPolicy = OtpPolicy(), citizen_id: int | None = None) -> SendResult:
+    """Whether a (re)send is allowed now, without sending — for the "press 1 to resend" prompt.
+    With ``citizen_id`` the account's codes from every call in the window count too."""
     now = utc(now)
     rows = _codes(db, call_id)
     if len(rows) >= policy.max_sends:
         return SendResult("limit", len(rows))
-    if rows:
-        ready_at = _aware(rows[-1].created_at) + policy.gap_before(len(rows) + 1)
+    previous = rows
+    if citizen_id is not None:
+        account = _account_codes(db, citizen_id, now, policy)
+        if (len(account) >= policy.account_max_sends
+                or _wrong(account) >= policy.account_max_wrong):
+            log.warning("otp_account_paused", call_id=call_id, sends=len(account))
+            return SendResult("limit", len(rows))
+        previous = account if len(account) > len(rows) else rows
+    if previous:
+        ready_at = _aware(previous[-1].created_at) + policy.gap_before(len(previous) + 1)
         if now < ready_at:
             return SendResult("too_soon", len(rows), retry_after=ready_at - now,
                               sends_left=policy.max_sends - len(rows))
@@ -114,7 +144,7 @@ def send_code(db: Session, *, call_id: str, citizen_id: int, now: datetime,
     """Make, store (hashed) and send a code to the citizen's registered mobile, if the resend
     schedule allows; the previous live code of this call is voided."""
     now = utc(now)
-    status = send_status(db, call_id, now, policy)
+    status = send_status(db, call_id, now, policy, citizen_id)
     if status.status != "ready":
         return status
     mobile = citizen_mobile(db, citizen_id)
@@ -149,6 +179,11 @@ def check_code(db: Session, *, call_id: str, entered: str, now: datetime,
     if now >= _aware(row.expires_at):
         invalidate(db, call_id)
         return CheckResult("expired")
+    account = _account_codes(db, row.citizen_id, now, policy)
+    if _wrong(account) >= policy.account_max_wrong:  # the account's guesses are spent for now
+        invalidate(db, call_id)
+        log.warning("otp_account_paused", call_id=call_id)
+        return CheckResult("locked", 0, _aware(account[0].created_at) + policy.account_window)
     secret = secret if secret is not None else server_secret()
     row.tries += 1
     if hmac.compare_digest(row.code_hmac, code_hmac(secret, call_id, row.send_no, entered)):
@@ -161,7 +196,7 @@ def check_code(db: Session, *, call_id: str, entered: str, now: datetime,
     wrong = sum(r.tries - (r.state == "used") for r in _codes(db, call_id))
     left = policy.max_tries - wrong
     log.info("otp_wrong", call_id=call_id, tries_left=max(left, 0))
-    if left > 0:
+    if left > 0 and _wrong(account) < policy.account_max_wrong:
         db.flush()
         return CheckResult("wrong", left)
     row.state = "spent"

@@ -102,12 +102,13 @@ class OtpCode(Base):
 
 @dataclass(frozen=True)
 class IdentPolicy:
-    """Failed identifications of one account within ``window`` that lock it for ``lock_for``.
-    The source documents say only "several"; 5 / 1 h / 24 h are our defaults (issue 3)."""
+    """Failed identifications of one account within ``window`` that pause it for ``lock_for``.
+    SPEC §6: at most five attempts, then a pause (retries every 10–15 min); a 24 h lock would
+    hand anyone who knows a SNILS a free lockout of its owner (issue 13 item 6)."""
 
     max_failures: int = 5
     window: timedelta = timedelta(hours=1)
-    lock_for: timedelta = timedelta(hours=24)
+    lock_for: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,8 @@ def identify(db: Session, *, birth_date: date, now: datetime, snils: str | None 
              policy: IdentPolicy = IdentPolicy(), secret: bytes | None = None) -> IdentResult:
     """Match a validated SNILS or passport (plus DOB, and INN when asked) against the registry.
 
-    A locked account stays locked whatever is keyed; a wrong DOB/INN counts against the
+    A locked account stays locked whatever is keyed (and says so only to a caller who keyed the
+    right date of birth); a wrong DOB/INN counts against the
     account; an unknown number is recorded without an account. ``ok`` is the only status that
     may lead to disclosure — and only after the one-time code (:mod:`ivr.citizens.otp`).
     """
@@ -222,15 +224,18 @@ def identify(db: Session, *, birth_date: date, now: datetime, snils: str | None 
     if citizen is None:
         return record_failed_attempt(db, kind="not_found", now=now, call_id=call_id,
                                      policy=policy)
+    # The lock is told only to someone who also knows the date of birth (and INN when asked):
+    # otherwise "locked" would tell a caller that the SNILS exists (issue 13 item 6).
+    wrong = "dob_mismatch" if citizen.birth_date != birth_date else (
+        "inn_mismatch" if inn is not None
+        and citizen.inn_hash != number_hash("inn", inn, secret=secret) else None)
+    if wrong is not None:
+        res = record_failed_attempt(db, kind=wrong, now=now, call_id=call_id,
+                                    citizen_id=citizen.id, policy=policy)
+        return IdentResult("failed", citizen.id, wrong, res.failures, res.locked_until)
     until = is_locked(db, citizen.id, now)
     if until:
         return IdentResult("locked", citizen.id, "locked", locked_until=until)
-    if citizen.birth_date != birth_date:
-        return record_failed_attempt(db, kind="dob_mismatch", now=now, call_id=call_id,
-                                     citizen_id=citizen.id, policy=policy)
-    if inn is not None and citizen.inn_hash != number_hash("inn", inn, secret=secret):
-        return record_failed_attempt(db, kind="inn_mismatch", now=now, call_id=call_id,
-                                     citizen_id=citizen.id, policy=policy)
     return IdentResult("ok", citizen.id)
 
 

@@ -83,8 +83,11 @@ def test_five_failures_in_window_lock_and_the_lock_survives_a_restart(db, people
     wrong = p.birth_date + timedelta(days=1)
     results = [registry.identify(db, snils=p.snils, birth_date=wrong, now=NOW + timedelta(
         minutes=i), call_id=f"c{i}", policy=policy) for i in range(5)]
-    assert [r.status for r in results] == ["failed"] * 4 + ["locked"]
-    assert results[3].failures == 4
+    # the 5th wrong date locks, yet the caller is told only "failed", exactly as for an unknown
+    # SNILS: "locked" would reveal that the SNILS exists (issue 13 item 6)
+    assert [r.status for r in results] == ["failed"] * 5
+    assert results[3].failures == 4 and results[3].locked_until is None
+    assert results[4].locked_until == NOW + timedelta(minutes=4, hours=2)
     db.commit()
     # a fresh engine/session: the lock is in the database, not in memory
     engine = make_engine(db_url)
