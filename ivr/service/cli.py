@@ -134,14 +134,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 2
 
     async def traffic(svc: Any) -> None:
-        from ivr.service.demo import generate, plan_calls
+        from ivr.service.demo import endless, generate, plan_calls
 
         await asyncio.to_thread(_seed_registry, svc.factory)
-        minutes = args.minutes if args.minutes is not None else 24 * 60.0
-        callers = plan_calls(svc, svc.clock.ts(), minutes * 60.0, seed=args.seed,
-                             scale=args.scale)
-        print(f"demo: {len(callers)} calls over {minutes:g} simulated minutes from "
-              f"{svc.clock.now():%Y-%m-%d %H:%M}, x{args.speed:g}", flush=True)
+        if args.minutes is not None:
+            callers: Any = plan_calls(svc, svc.clock.ts(), args.minutes * 60.0, seed=args.seed,
+                                      scale=args.scale)
+            print(f"demo: {len(callers)} calls over {args.minutes:g} simulated minutes from "
+                  f"{svc.clock.now():%Y-%m-%d %H:%M}, x{args.speed:g}", flush=True)
+        else:
+            callers = endless(svc, svc.clock.ts(), seed=args.seed, scale=args.scale)
+            print(f"demo: the scenario's calls from {svc.clock.now():%Y-%m-%d %H:%M}, "
+                  f"x{args.speed:g}, until Ctrl-C", flush=True)
         stats = await generate(svc, callers, svc.stop_event)
         print(f"demo: {stats.placed} calls placed, {stats.queued} queued, {stats.answered} "
               f"answered, {stats.abandoned} abandoned; event→action p50 {stats.p(50):.2f} ms, "

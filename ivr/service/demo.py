@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -264,7 +264,16 @@ class DemoCaller:
             pass
 
 
-async def generate(svc: Any, callers: list[Caller], stop: asyncio.Event,
+def endless(svc: Any, start: float, *, seed: int = 0, scale: float = 1.0,
+            chunk_s: float = 6 * 3600.0) -> Iterator[Caller]:
+    """The scenario's callers from ``start`` on, planned six simulated hours at a time."""
+    i = 0
+    while True:
+        yield from plan_calls(svc, start + i * chunk_s, chunk_s, seed=seed + i, scale=scale)
+        i += 1
+
+
+async def generate(svc: Any, callers: Iterable[Caller], stop: asyncio.Event,
                    stats: DemoStats | None = None) -> DemoStats:
     """Start each caller at its simulated arrival time until ``stop`` or the list runs out;
     then wait for the callers still in progress (stopping cancels them: each still gets its
