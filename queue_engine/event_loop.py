@@ -43,10 +43,11 @@ from heapq import heapify, heappop, heappush
 
 import numpy as np
 
+from queue_engine import compiled
+from queue_engine.draws import KindDraws
 from queue_engine.model import Model, callback_thresholds
 from queue_engine.paths import Inputs, build_result
 from queue_engine.results import ABANDONED, ANSWERED, CLOSED, UNFINISHED, SimResult
-from queue_engine.variates import SkillDraws
 
 __all__ = ["event_loop"]
 
@@ -54,9 +55,17 @@ _DEP, _ABN, _ARR, _STAFF, _OVT, _OVS, _END = 0, 1, 2, 3, 4, 5, 9
 _INF = math.inf
 
 
-def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True) -> SimResult:
+def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True,
+               engine: str = "auto") -> SimResult:
     """The general engine.  ``lazy=False`` gives every abandonment its heap event (the
-    reference the lazy bookkeeping is tested against, call by call)."""
+    reference the lazy bookkeeping is tested against, call by call).
+
+    ``engine``: "auto" runs the compiled kernel (:mod:`queue_engine.compiled`, the same
+    result call by call) when numba is installed and neither tracing nor eager
+    abandonment is asked for; "python" always runs this loop, the reference.
+    """
+    if engine == "auto" and lazy and not trace and compiled.available():
+        return compiled.run(model, inp)
     t_arr, g_arr, pat_a, svc_a = inp.t_arr, inp.g_arr, inp.pat, inp.svc
     n_fresh = t_arr.size
     G, T, H = len(model.skills), len(model.teams), model.horizon_hours
@@ -75,7 +84,7 @@ def event_loop(model: Model, inp: Inputs, trace: bool = False, lazy: bool = True
     out = bytearray([UNFINISHED]) * n_fresh
     waiting = bytearray(n_fresh)
 
-    draws = SkillDraws(model, inp.streams)
+    draws = KindDraws(model, inp.streams)
     unif, d_pat, d_svc = draws.u, draws.patience, draws.service
     ubuf = draws.ubuf
     parent: dict[int, int] = {}  # attempt -> the attempt it follows (retrial or callback)

@@ -25,7 +25,7 @@ engine models, each step argued against the event loop's rules:
   and hang-up times already decided.
 
 Random draws made during the run come from per-skill streams in arrival order
-(:class:`queue_engine.variates.SkillDraws`), as in the event loop, so the two engines
+(:class:`queue_engine.draws.KindDraws`), as in the event loop, so the two engines
 give the same outcome and wait for every attempt (tests check it call by call).
 """
 
@@ -37,6 +37,7 @@ from heapq import heapify, heappop, heappush, heapreplace
 
 import numpy as np
 
+from queue_engine.draws import KindDraws
 from queue_engine.event_loop import event_loop
 from queue_engine.model import Model, callback_thresholds
 from queue_engine.paths import Inputs, build_result, components, merge, part, single_queue
@@ -48,7 +49,6 @@ from queue_engine.results import (
     UNFINISHED,
     SimResult,
 )
-from queue_engine.variates import SkillDraws
 
 __all__ = ["fast_path", "is_plain_fcfs", "simulate_fcfs", "simulate_kw"]
 
@@ -142,7 +142,7 @@ def simulate_kw(model: Model, inp: Inputs) -> SimResult:
     scale = 1.0 / float(model.prof[0, 0])
     staff = model.staff[0].tolist()
     is_open = model.open_[0].tolist()
-    draws = SkillDraws(model, inp.streams)
+    draws = KindDraws(model, inp.streams)
     unif, d_pat, d_svc = draws.u, draws.patience, draws.service
     retry_p, retry_max, delays = model.retry_p, model.retry_max, model.retry_delays
     n_delays = len(delays)
