@@ -53,6 +53,7 @@ class WebState:
     registry: Any = None
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     stream_max_s: float = 300.0
+    fragment: tuple[dict, str] | None = None  # the last rendered board (snapshot, html)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

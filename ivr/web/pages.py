@@ -103,10 +103,17 @@ async def logout(request: Request) -> Response:
 
 # ---- live board ----------------------------------------------------------------------------
 def board_fragment(request: Request, snap: dict[str, Any]) -> str:
+    """The board's HTML for ``snap``, rendered once per snapshot for every open stream (the
+    board hands all subscribers the same snapshot; equal snapshots are not rendered twice)."""
     st = web(request)
-    names = st.skill_names()
-    return st.templates.env.get_template("_board.html").render(
-        snap=snap, names=names, ewt_alarm=float(getattr(st.centre, "callback_offer_above", 600)))
+    cached = st.fragment
+    if cached is not None and (cached[0] is snap or cached[0] == snap):
+        return cached[1]
+    html = st.templates.env.get_template("_board.html").render(
+        snap=snap, names=st.skill_names(),
+        ewt_alarm=float(getattr(st.centre, "callback_offer_above", 600)))
+    st.fragment = (snap, html)
+    return html
 
 
 async def board(request: Request) -> Response:
