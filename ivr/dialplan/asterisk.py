@@ -10,6 +10,7 @@ sets ``HOTLINE_QUEUE`` and breaks out of AsyncAGI, ``Queue()`` with the caller's
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 from ivr.dialplan.model import Dialplan
@@ -91,7 +92,8 @@ def extensions_conf(dp: Dialplan) -> str:
         "[hotline-callback]",
         "; Originate(Local/<number>@hotline-callback) calls a citizen back; once answered the",
         "; bridge greets them over AsyncAGI and queues them with the priority they had",
-        "exten => _[+0-9].,1,Dial(PJSIP/${EXTEN}@${HOTLINE_TRUNK},60)",
+        "; only Russian E.164 numbers (the bridge checks its allow-list before dialling)",
+        "exten => _+7XXXXXXXXXX,1,Dial(PJSIP/${EXTEN}@${HOTLINE_TRUNK},60)",
         " same => n,Hangup()",
         "exten => answered,1,Set(CHANNEL(language)=${IF($[\"${HOTLINE_LANGUAGE}\"=\"\"]?ru:${HOTLINE_LANGUAGE})})",
         " same => n,Goto(hotline-ivr,s,2)",
@@ -134,7 +136,11 @@ def queues_conf(dp: Dialplan) -> str:
 
 
 def manager_conf(secret: str | None = None) -> str:
-    secret = secret or os.environ.get("HOTLINE_AMI_SECRET") or "change-me"
+    """The bridge's AMI user: local only, a random secret unless one is given (never a default
+    one), and only the rights it uses (manager.c / res_agi.c / app_queue.c registrations):
+    write ``agi`` (AGI), ``originate`` (callbacks), ``call`` (Hangup), ``reporting``
+    (CoreShowChannels); read the event classes it subscribes to (``LOGIN_EVENTS``)."""
+    secret = secret or os.environ.get("HOTLINE_AMI_SECRET") or secrets.token_urlsafe(24)
     return "\n".join([
         "; manager.conf snippet for the hotline bridge (merge into /etc/asterisk/manager.conf)",
         "[general]",
@@ -146,8 +152,8 @@ def manager_conf(secret: str | None = None) -> str:
         f"secret = {secret}",
         "deny = 0.0.0.0/0.0.0.0",
         "permit = 127.0.0.1/255.255.255.255",
-        "read = system,call,agent,user,dtmf,reporting,dialplan,agi,originate",
-        "write = system,call,agent,user,command,reporting,originate,agi",
+        "read = system,call,agent,dtmf,agi",
+        "write = call,reporting,originate,agi",
         "writetimeout = 5000",
         "",
     ])

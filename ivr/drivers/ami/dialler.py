@@ -5,6 +5,8 @@ Rules:
 * Every ``interval_s`` the pending callbacks whose ``next_attempt_at`` is due are taken (in
   serving order); each is claimed by a conditional ``UPDATE … WHERE status='pending'``, so two
   bridges sharing the database never dial the same request twice.
+* Only a normalised Russian E.164 number behind the allow-list of ``dialplans/callback_dial.yaml``
+  is dialled (``ivr.drivers.ami.dialguard``); any other request ends ``failed`` undialled.
 * Each is dialled with ``Originate`` (``Async: true``) on ``Local/<number>@hotline-callback``
   continuing at ``hotline-callback,answered`` (see ``ivr.dialplan.asterisk``), with our own
   ``ChannelId``: the answered leg's ``AsyncAGIStart`` carries it as ``Uniqueid``, which is how
@@ -26,7 +28,9 @@ from typing import Any
 import structlog
 
 from ivr.call.protocol import CallerHangup, Enqueue, Play
+from ivr.citizens.checksums import mask_tail
 from ivr.drivers.ami.bridge import Bridge, CallInfo, OriginateResult
+from ivr.drivers.ami.dialguard import DEFAULT_PREFIXES, dial_number
 
 log = structlog.get_logger("ivr.drivers.ami.dialler")
 
@@ -93,11 +97,13 @@ class Dialler:
     def __init__(self, bridge: Bridge, factory: Any, *, context: str = "hotline-callback",
                  caller_id: str = '"Gosuslugi" <88005553535>', ring_timeout_s: float = 60.0,
                  interval_s: float = 5.0, batch: int = 20,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 allow_prefixes: tuple[str, ...] = DEFAULT_PREFIXES) -> None:
         self.bridge, self.factory = bridge, factory
         self.context, self.caller_id = context, caller_id
         self.ring_timeout_s, self.interval_s, self.batch = ring_timeout_s, interval_s, batch
         self.clock = clock
+        self.allow_prefixes = allow_prefixes  # ivr.drivers.ami.dialguard (issue 13 item 7)
         self.expected: dict[str, dict[str, Any]] = {}  # ChannelId -> callback (plain dict)
 
     def callback_for(self, info: CallInfo) -> dict[str, Any] | None:
@@ -123,7 +129,11 @@ class Dialler:
         out = []
         with self.factory.begin() as db:
             for cb in due_callbacks(db, now)[: self.batch]:
-                status = "dialling" if cb.number else "failed"
+                number = dial_number(cb.number, self.allow_prefixes)
+                status = "dialling" if number else "failed"
+                if number is None:
+                    log.warning("callback.number_refused", callback_id=cb.id,
+                                number=mask_tail((cb.number or "")[:40], keep=2))
                 won = db.execute(
                     update(Callback)
                     .where(Callback.id == cb.id, Callback.status == "pending",
@@ -132,7 +142,7 @@ class Dialler:
                     .execution_options(synchronize_session=False)).rowcount == 1
                 if not won or status == "failed":
                     continue
-                out.append({"id": cb.id, "call_id": cb.call_id, "number": cb.number,
+                out.append({"id": cb.id, "call_id": cb.call_id, "number": number,
                             "skill": cb.skill, "priority": cb.priority,
                             "language": cb.language, "line": cb.line, "region": cb.region,
                             "attempts": (cb.attempts or 0) + 1,

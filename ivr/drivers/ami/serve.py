@@ -61,7 +61,11 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
                                   enqueue_mode=enqueue_mode), **kw)
     factory = getattr(hotline.services, "factory", None)
     if factory is not None:
-        dialler.append(Dialler(bridge, factory, **kw_clock(clock)))
+        from ivr.drivers.ami.dialguard import load_prefixes
+
+        dialplans = getattr(hotline.services, "dialplans_dir", None) or "dialplans"
+        dialler.append(Dialler(bridge, factory, allow_prefixes=load_prefixes(dialplans),
+                               **kw_clock(clock)))
         bridge.dialler = dialler[0]
     return conn, bridge
 

@@ -127,3 +127,47 @@ def test_two_diallers_never_claim_the_same_callback(env, monkeypatch):
     with factory() as db:
         assert {(c.status, c.attempts) for c in db.scalars(select(Callback))} == {
             ("dialling", 1)}
+
+
+@pytest.mark.parametrize("raw, dialled", [
+    ("+79161234567", "+79161234567"), ("8 (916) 123-45-67", "+79161234567"),
+    ("s@from-internal/n", None), ("+88212345678", None), ("+78005553535", None),
+    ("+78091234567", None), ("79161234567&PJSIP/evil", None), ("1" * 5000, None), (None, None),
+])
+def test_callback_numbers_are_normalised_russian_e164_behind_the_allow_list(raw, dialled):
+    """Issue 13 item 7: never the raw caller id in ``Local/<number>@hotline-callback``."""
+    from ivr.drivers.ami.dialguard import dial_number, load_prefixes
+
+    assert dial_number(raw, load_prefixes("dialplans")) == dialled
+
+
+def test_refused_callback_number_is_never_dialled(env):
+    hotline, factory = env
+    now = datetime.now(UTC)
+    with factory.begin() as db:
+        request_callback(db, call_id="evil-1", number="s@from-internal/n", skill="tax",
+                         priority=0, now=now)
+
+    originated = []
+
+    async def main():
+        async with AMIEmulator(time_scale=0.005,
+                               originate_reason=lambda ch: originated.append(ch) or 4) as emu:
+            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hotline,
+                                 server_id="ast1")
+            await conn.start()
+            results = await bridge.dialler.tick()
+            await bridge.close()
+            await conn.close()
+            return results
+    assert asyncio.run(main()) == [] and originated == []
+    with factory() as db:
+        assert db.scalars(select(Callback)).one().status == "failed"
+
+
+def test_exported_callback_pattern_dials_only_russian_e164():
+    from ivr.dialplan.asterisk import extensions_conf
+
+    conf = extensions_conf(load_dialplan("dialplans"))
+    section = conf.split("[hotline-callback]", 1)[1].split("\n[", 1)[0]
+    assert "_[+0-9]." not in section and "exten => _+7XXXXXXXXXX,1,Dial(" in section
