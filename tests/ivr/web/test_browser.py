@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[3]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 DAY = "2026-11-23"
-pytestmark = [pytest.mark.real("chromium"), pytest.mark.timeout(180)]
+pytestmark = [pytest.mark.real("chromium"), pytest.mark.timeout(300)]
 
 
 @pytest.fixture
@@ -39,7 +39,7 @@ def demo(web_db, tmp_path):
     log = open(tmp_path / "demo.log", "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         [sys.executable, "-m", "ivr.cli", "--log-format", "json", "demo", "--no-sip", "--web",
-         f"127.0.0.1:{port}", "--speed", "20", "--minutes", "120", "--day", DAY, "--from", "10",
+         f"127.0.0.1:{port}", "--speed", "60", "--minutes", "480", "--day", DAY, "--from", "10",
          "--live-file", str(tmp_path / "live.json")],
         cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=log, text=True)
     banner = []
@@ -102,7 +102,7 @@ def test_supervisor_watches_queues_change_and_opens_the_hourly_plot(demo, artefa
             weekday = date.fromisoformat(DAY).weekday()
             band_hours = [h for h in range(24) if weekday * 24 + h in bands]
             assert page.locator("#chart-wait rect.band").count() == len(band_hours)
-            deadline = time.monotonic() + 60  # answered rows are written when the talk ends
+            deadline = time.monotonic() + 90  # answered rows are written when the talk ends
             while page.locator("#chart-wait rect.actual").count() == 0 \
                     and time.monotonic() < deadline:
                 page.wait_for_timeout(2000)
