@@ -100,9 +100,13 @@ def run(model: Model, inp: Inputs) -> SimResult:
     asks_h = np.minimum((inp.t_arr[inp.asks] // 3600.0).astype(np.int64), H - 1)
     per_skill = np.bincount(inp.g_arr, minlength=G).max() if n_fresh else 0
     busy = bool(model.retry_p or model.cb_accept or model.cb_after_hours)
-    n_draw = int(per_skill) // 2 + 256 if busy else 0
-    tables = [draw_table(kinds, k, None, n_draw) for k in range(3)]
-    extra = inp.asks.size + (n_fresh // 4 + 1024 if busy else 0)
+    # First sizes generous enough that the default week never runs twice (a rerun costs a
+    # whole run; a table too large costs 8 bytes a number).
+    n_u = 2 * int(per_skill) + 1024 if busy else 0
+    n_d = int(per_skill) // 2 + 1024 if busy else 0
+    tables = [draw_table(kinds, 0, None, n_u)] + [draw_table(kinds, k, None, n_d)
+                                                  for k in (1, 2)]
+    extra = inp.asks.size + (n_fresh // 2 + 1024 if busy else 0)
     n_ovf = int(np.isin(inp.g_arr, np.nonzero(model.overflow_to >= 0)[0]).sum()) + 16
     while True:
         cap = n_fresh + extra

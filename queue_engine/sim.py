@@ -7,7 +7,9 @@ then runs the exact engine that fits each independent part of the centre:
   Kiefer–Wolfowitz path of :mod:`queue_engine.fcfs` — hourly roster, opening hours,
   retrials and callbacks included;
 * a part where skills share agents or overflow runs the general discrete-event loop
-  of :mod:`queue_engine.event_loop`.
+  of :mod:`queue_engine.event_loop`;
+* by default, when numba is installed, none of that: the compiled event loop
+  (:mod:`queue_engine.compiled`) runs the whole centre, faster than either.
 
 Both give the same outcome and wait for every attempt from the same seed (tests check
 it call by call); ``SimResult.path`` names what ran: "kiefer-wolfowitz",
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from queue_engine import compiled
 from queue_engine.event_loop import event_loop
 from queue_engine.fcfs import fast_path
 from queue_engine.model import Model, callback_thresholds, skill_staff
@@ -48,19 +51,27 @@ __all__ = [
 
 
 def simulate(model: Model, seed: int = 0, trace: bool = False,
-             fast: bool = True) -> SimResult:
+             fast: bool = True, engine: str = "auto") -> SimResult:
     """Run one replication of ``model`` over its horizon; reproducible from ``seed``.
 
-    ``fast`` lets the parts of the centre that are single FCFS queues take the exact
-    Kiefer–Wolfowitz path (same variates, the same waits call by call); ``fast=False``
-    forces the general event loop everywhere.  ``SimResult.path`` names what ran.
+    ``engine="auto"`` runs the compiled event loop (:mod:`queue_engine.compiled`) on the
+    whole centre when numba is there and no trace is asked for — faster than any Python
+    path, single queues included.  ``engine="python"`` runs the Python engines: ``fast``
+    lets the parts of the centre that are single FCFS queues take the exact
+    Kiefer–Wolfowitz path; ``fast=False`` forces the Python event loop everywhere.  All
+    of them give every attempt the same outcome and wait from the same seed (tests
+    compare them call by call).  ``SimResult.path`` names what ran.
     """
     inp = draw_inputs(model, np.random.default_rng(seed))
+    if engine == "auto" and not trace and compiled.available():
+        res = compiled.run(model, inp)
+        res.path = "event-loop (compiled)"
+        return res
     if fast and not trace:
         res = fast_path(model, inp)
         if res is not None:
             return res
-    res = event_loop(model, inp, trace=trace, lazy=not trace)
+    res = event_loop(model, inp, trace=trace, lazy=not trace, engine="python")
     res.path = "event-loop"
     return res
 

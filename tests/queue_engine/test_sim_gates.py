@@ -17,10 +17,14 @@ from queue_engine.sim import ABANDONED, ANSWERED, simulate
 LAM, AHT, PAT = 9 / 60, 300.0, 600.0
 
 
-def _reps(model, reps: int, fast: bool) -> np.ndarray:
+ENGINES = [("python", True), ("python", False), ("auto", True)]
+ENGINE_IDS = ["kiefer-wolfowitz", "event-loop", "compiled"]
+
+
+def _reps(model, reps: int, engine: tuple[str, bool]) -> np.ndarray:
     out = []
     for seed in range(reps):
-        r = simulate(model, seed=100 + seed, fast=fast)
+        r = simulate(model, seed=100 + seed, engine=engine[0], fast=engine[1])
         keep = r.arrival > 3600.0
         w = r.wait[keep]
         out.append([np.mean(w), np.mean(w > 0), np.mean(r.outcome[keep] == ABANDONED)])
@@ -33,20 +37,20 @@ def _inside_ci(samples: np.ndarray, truth: float, level: float = 0.99) -> tuple[
     return abs(samples.mean() - truth) <= half, f"{samples.mean():.4f} ± {half:.4f} vs {truth:.4f}"
 
 
-@pytest.mark.parametrize("fast", [True, False], ids=["kiefer-wolfowitz", "event-loop"])
-def test_erlang_a_gate(fast: bool) -> None:
+@pytest.mark.parametrize("engine", ENGINES, ids=ENGINE_IDS)
+def test_erlang_a_gate(engine: tuple[str, bool]) -> None:
     model = mmc_model(50, LAM, AHT, PAT, hours=12)
-    res = _reps(model, 16, fast)
+    res = _reps(model, 16, engine)
     exact = erlang_a(50, LAM, 1 / AHT, 1 / PAT)
     for col, truth in enumerate((exact.mean_wait, exact.p_wait, exact.p_abandon)):
         ok, msg = _inside_ci(res[:, col], truth)
         assert ok, msg
 
 
-@pytest.mark.parametrize("fast", [True, False], ids=["kiefer-wolfowitz", "event-loop"])
-def test_erlang_c_gate(fast: bool) -> None:
+@pytest.mark.parametrize("engine", ENGINES, ids=ENGINE_IDS)
+def test_erlang_c_gate(engine: tuple[str, bool]) -> None:
     model = mmc_model(50, LAM, AHT, None, hours=12)
-    res = _reps(model, 16, fast)
+    res = _reps(model, 16, engine)
     exact = erlang_c_metrics(50, LAM, 1 / AHT)
     for col, truth in enumerate((exact.mean_wait, exact.p_wait)):
         ok, msg = _inside_ci(res[:, col], truth)
@@ -56,10 +60,13 @@ def test_erlang_c_gate(fast: bool) -> None:
 
 def test_fast_path_is_the_event_loop_call_by_call() -> None:
     model = mmc_model(20, 0.06, AHT, PAT, hours=6, aht_cv=0.7)  # lognormal handle times
-    a = simulate(model, seed=5, fast=True)
-    b = simulate(model, seed=5, fast=False)
-    assert np.array_equal(a.outcome, b.outcome)
-    np.testing.assert_allclose(a.wait, b.wait, atol=1e-6)
+    a = simulate(model, seed=5, fast=True, engine="python")
+    b = simulate(model, seed=5, fast=False, engine="python")
+    c = simulate(model, seed=5)
+    assert a.path == "kiefer-wolfowitz" and c.path == "event-loop (compiled)"
+    for r in (b, c):
+        assert np.array_equal(a.outcome, r.outcome)
+        np.testing.assert_allclose(a.wait, r.wait, atol=1e-6)
 
 
 def test_reproducible_from_seed() -> None:

@@ -110,7 +110,7 @@ def test_kw_single_queue_wild_roster() -> None:
         a = simulate_kw(model, draw_inputs(model, np.random.default_rng(seed)))
         b = event_loop(model, draw_inputs(model, np.random.default_rng(seed)))
         assert_same_calls(a, b)
-        assert simulate(model, seed=seed).path == "kiefer-wolfowitz"
+        assert simulate(model, seed=seed, engine="python").path == "kiefer-wolfowitz"
 
 
 def test_independent_skills_take_the_fast_path() -> None:
@@ -127,25 +127,28 @@ def test_independent_skills_take_the_fast_path() -> None:
         open_=np.ones((G, 24), dtype=bool), overflow_to=np.array([-1, -1, -1]),
         overflow_after=np.zeros(G), retry_p=0.3, meta={},
     )
-    fast = simulate(model, seed=3)
+    fast = simulate(model, seed=3, engine="python")
     assert fast.path == "kiefer-wolfowitz"
-    assert_same_calls(fast, simulate(model, seed=3, fast=False))
+    assert_same_calls(fast, simulate(model, seed=3, fast=False, engine="python"))
+    assert_same_calls(fast, simulate(model, seed=3))
 
 
 @pytest.mark.parametrize("policy", ["longest_idle", "overflow"])
 def test_week_hybrid_is_the_event_loop(week: Model, policy: str) -> None:
     model = week.with_policy(policy)
-    fast = simulate(model, seed=5)
+    fast = simulate(model, seed=5, engine="python")
     assert fast.path.startswith("hybrid")
-    slow = simulate(model, seed=5, fast=False)
+    slow = simulate(model, seed=5, fast=False, engine="python")
     assert slow.path == "event-loop"
     assert_same_calls(fast, slow)
+    assert_same_calls(fast, simulate(model, seed=5))  # the compiled loop on the whole week
     n = int((fast.parent < 0).sum() - (fast.callback & (fast.parent < 0)).sum())
     np.testing.assert_array_equal(fast.outcome[:n], slow.outcome[:n])  # fresh calls in place
 
 
 def test_plain_queue_path_is_named() -> None:
     model = mmc_model(20, 0.06, 300.0, 600.0, hours=4)
-    assert simulate(model, seed=1).path == "kiefer-wolfowitz"
-    assert simulate(model, seed=1, fast=False).path == "event-loop"
+    assert simulate(model, seed=1, engine="python").path == "kiefer-wolfowitz"
+    assert simulate(model, seed=1, fast=False, engine="python").path == "event-loop"
+    assert simulate(model, seed=1).path == "event-loop (compiled)"
     assert simulate(model, seed=1, trace=True).path == "event-loop"
