@@ -20,7 +20,7 @@ import socket
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,9 +49,11 @@ def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue) -> None:
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.ERROR))
     from sqlalchemy import select
 
+    from ivr.call.services import DbServices
     from ivr.call.session import Hotline
     from ivr.call.waits import FixedWait
     from ivr.citizens import registry
+    from ivr.citizens.otp import OtpPolicy
     from ivr.drivers.sip import SipEndpoint
     from ivr.store.base import make_engine, session_factory
     from ivr.store.migrate import upgrade
@@ -65,7 +67,11 @@ def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue) -> None:
         s.commit()
 
     async def main() -> dict[str, float]:
-        hotline = Hotline.load("dialplans", waits=FixedWait(180))
+        # every call identifies the same demo citizen at the same instant: lift the per-account
+        # OTP budget (SPEC §6 limits a person, not a load test) so each call's code goes out
+        policy = OtpPolicy(resend_gaps=(timedelta(0),), account_max_sends=10**9)
+        services = DbServices.from_url(None, FixedWait(180), otp_policy=policy)
+        hotline = Hotline.load("dialplans", services=services)
         ep = SipEndpoint(hotline, "127.0.0.1", 0, clock=lambda: monday, rtp_timeout=60)
         await ep.start()
         for lang in ("ru", "en"):  # pre-encode every prompt, as a service would at start
