@@ -59,6 +59,11 @@ _CALL_EVENTS = frozenset({"DTMFEnd", "AsyncAGIEnd", "Hangup", "QueueCallerJoin",
                           "QueueCallerAbandon"})
 
 
+def _clip(value: str | None, n: int) -> str | None:
+    """Caller-controlled identifiers are cut to what a phone number or DID can be (item 9)."""
+    return value[:n] if value is not None and len(value) > n else value
+
+
 class Bridge:
     """Drive IVR sessions for every AsyncAGI call on one Asterisk server."""
 
@@ -157,8 +162,9 @@ class Bridge:
             dnid = None  # resolved from HOTLINE_DID (or the extension) when the call starts
         info = CallInfo(
             call_id=call_id, uniqueid=uid, channel=env.get("agi_channel") or m.get("Channel", ""),
-            dnid=dnid, callerid=env.get("agi_callerid") or m.get("CallerIDNum"),
-            callerid_name=env.get("agi_calleridname") or m.get("CallerIDName"),
+            dnid=_clip(dnid, 32),
+            callerid=_clip(env.get("agi_callerid") or m.get("CallerIDNum"), 32),
+            callerid_name=_clip(env.get("agi_calleridname") or m.get("CallerIDName"), 80),
             language=env.get("agi_language") or m.get("Language"), env=env, adopted=adopted,
             exten=m.get("Exten"))
         call = CallState(info, self.clock(), log.bind(call_id=call_id, channel=info.channel))
@@ -224,7 +230,7 @@ class Bridge:
             dnid: str | None = res.data
         else:  # not our exported dialplan: the extension dialled is the best we have
             dnid = call.info.env.get("agi_extension") or call.info.exten
-        call.info = replace(call.info, dnid=dnid)
+        call.info = replace(call.info, dnid=_clip(dnid, 32))
 
     def _tell_session(self, call: CallState, event: Any) -> None:
         try:

@@ -49,7 +49,9 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
             return
         fields = queue_final(rec)
         if fields is not None:  # the IVR wrote 'queued': the queue decides the true outcome
-            write_final(hotline, rec.call_id, fields, writer)
+            from ivr.store.calls import clamp
+
+            write_final(hotline, rec.call_id, clamp(fields), writer)
 
     kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
     # the IVR's wait estimator, when live, is fed by this bridge's queue events
