@@ -121,6 +121,7 @@ class LiveAcd:
         self.waiting: list[list[tuple[int, float, int, str]]] = [[] for _ in range(G)]
         self.calls: dict[str, tuple[int, int, float]] = {}  # call_id -> (skill, prio, joined)
         self.agents: dict[str, _Agent] = {}
+        self.talking: dict[str, _Agent] = {}  # call id -> the agent on that call
         self.idle: list[deque[_Agent]] = [deque() for _ in range(T)]
         self.present = [0] * T
         self.target = [0] * T
@@ -174,6 +175,16 @@ class LiveAcd:
         self.figures.abandoned(g, now, now - joined)
         return now - joined
 
+    def hang_up(self, call_id: str, now: float) -> list[Release]:
+        """The caller ended the call while talking to an agent: the agent goes to wrap-up now
+        (not at the end of the drawn handle time). Returns the release, if he was talking."""
+        agent = self.talking.get(call_id)
+        if agent is None:
+            return []
+        out: list[Release] = []
+        self._talk_end(agent, now, out)
+        return out
+
     def queued(self, call_id: str) -> bool:
         return call_id in self.calls
 
@@ -186,7 +197,9 @@ class LiveAcd:
         while self.timers and self.timers[0][0] <= now:
             at, _, kind, x = heapq.heappop(self.timers)
             if kind == _TALK_END:
-                self._talk_end(x, at, out)
+                agent, call_id = x
+                if agent.state == TALK and agent.call == call_id:  # else: the caller left
+                    self._talk_end(agent, at, out)
             elif kind == _WRAP_END:
                 self._free(x, at, out)
             elif kind == _ELIGIBLE:
@@ -253,12 +266,14 @@ class LiveAcd:
         self.centre.answer(call_id, now, agent.name)
         self.answered += 1
         self.figures.answered(g, now, now - joined, handle)
-        self._push(now + handle - wrap, _TALK_END, agent)
+        self._push(now + handle - wrap, _TALK_END, (agent, call_id))
+        self.talking[call_id] = agent
         out.append(Connect(call_id, agent.name, self.skills[g], now, now - joined,
                            handle - wrap))
         return True
 
     def _talk_end(self, agent: _Agent, now: float, out: list) -> None:
+        self.talking.pop(agent.call, None)
         out.append(Release(agent.call, agent.name, now))
         agent.state, agent.since = WRAP, now
         wrap = self.wrap_s

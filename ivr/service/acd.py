@@ -118,6 +118,8 @@ class AcdService:
                     fut.exception()  # retrieved: nobody need await it
         elif t.agent is not None:  # hung up while talking to the agent: answered, ended now
             self._finish(t, "answered", now, f"answered by {t.agent}; caller ended the call")
+            self.acd.hang_up(call_id, now)  # the agent moves on to wrap-up at once
+            self._wake.set()  # a new timer: the end of that wrap-up
             if not t.released.done():
                 t.released.set_result(now)
         self.on_change()

@@ -170,3 +170,19 @@ def test_on_a_public_holiday_only_the_round_the_clock_team_works():
     acd.start(new_year)
     teams = {acd.model.teams[a.team] for a in acd.agents.values()}
     assert teams == {"security"}
+
+
+def test_caller_ending_the_call_frees_the_agent_early():
+    acd = acd_of(model([1], [[1, 1]], aht=1e6))
+    t = MONDAY_10
+    acd.start(t)
+    [first] = acd.offer(call("talker", "a", t), t)
+    assert first.agent == "agent-1"
+    assert acd.offer(call("next", "a", t + 1), t + 1) == []
+    [rel] = acd.hang_up("talker", t + 30)
+    assert (rel.call_id, rel.at) == ("talker", t + 30)
+    assert acd.hang_up("talker", t + 31) == []
+    acts = acd.tick(t + 30 + 5.0)  # wrap-up over: the agent takes the next caller
+    assert [a.call_id for a in acts if isinstance(a, Connect)] == ["next"]
+    assert not any(isinstance(a, Release) and a.call_id == "talker" for a in run_until(
+        acd, t + 2e6))  # the drawn talk end of the first call is void
