@@ -5,8 +5,8 @@ transcription of its lazy, untraced loop (skills sharing teams, priorities, over
 the overflow policy, roster changes, retrials, offered and after-hours callbacks) over
 flat arrays:
 
-* the event heap is numba's ``heapq`` on ``(time, kind, a, b)`` tuples, ordered exactly
-  as the Python heap orders them;
+* the event heap is three parallel arrays (time, kind·2⁴⁰ + a, b), ordered exactly as
+  the Python heap orders its ``(time, kind, a, b)`` tuples;
 * a queue is a singly linked list threaded through the attempts (an overflowed caller
   sits in a second queue through an extra node), a team's idle agents a ring buffer of
   the times they became idle;
@@ -56,6 +56,7 @@ except ImportError:  # numba is optional: the Python loop runs everything withou
     njit = None
 
 _INF = math.inf
+_KS = 1 << 40  # heap key: kind * _KS + a, so (time, key, b) orders as (time, kind, a, b)
 OK, NEED_ATTEMPTS, NEED_NODES, NEED_U, NEED_D, NEED_RING = 0, 1, 2, 3, 4, 5
 
 
@@ -95,7 +96,12 @@ def _kernel(
     dlh = [[(0.0, 0)] for _ in range(G)]
     for g in range(G):
         dlh[g].pop()
-    heap = [(h * 3600.0, 3, h, 0) for h in range(H)]
+    ht = np.empty(max(1024, 2 * H))
+    hk = np.empty(ht.size, np.int64)
+    hy = np.empty(ht.size, np.int64)
+    hn = 0
+    for h in range(H):
+        ht, hk, hy, hn = _hpush(ht, hk, hy, hn, h * 3600.0, 3 * _KS + h, 0)
     # after-hours callback requests of fresh calls, for the first open hour
     for k in range(asks_g.size):
         i = asks_g[k]
@@ -126,15 +132,18 @@ def _kernel(
             att[j] = 1
             iscb[j] = True
             parent[j] = i
-            heap.append((arr[j], 2, j, 0))
-    heap.append((INF, 9, 0, 0))
-    heapq.heapify(heap)
+            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
+    ht, hk, hy, hn = _hpush(ht, hk, hy, hn, INF, 9 * _KS, 0)
     ai = 0
     next_arr = st[0]
     while True:
         cb = False
-        if heap[0][0] <= next_arr:
-            now, kind, x, y = heapq.heappop(heap)
+        if ht[0] <= next_arr:
+            now = ht[0]
+            kind = hk[0] >> 40
+            x = hk[0] & (_KS - 1)
+            y = hy[0]
+            hn = _hpop(ht, hk, hy, hn)
             if kind == 0:  # an agent of team x finished call y
                 fin[y] = now
                 if leaving[x] > 0 and not draining[x]:
@@ -178,7 +187,7 @@ def _kernel(
                     team_of[i] = x
                     out[i] = 0
                     waiting[i] = 0
-                    heapq.heappush(heap, (now + svc[i] * solo_sc[x], 0, x, i))
+                    ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[i] * solo_sc[x], 0 * _KS + x, i)
                     continue
                 best_i, best_q = _best(x, now, tq_off, tq_q, tq_d, tq_p, qhead, qtail, nxt,
                                        ov_att, cap, waiting, dl, out, fin, qlen, sk, arr)
@@ -201,7 +210,7 @@ def _kernel(
                 team_of[i] = x
                 out[i] = 0
                 waiting[i] = 0
-                heapq.heappush(heap, (now + svc[i] / prof[x, best_q >> 1], 0, x, i))
+                ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[i] / prof[x, best_q >> 1], 0 * _KS + x, i)
                 continue
             if kind == 1:  # a caller who will call again hangs up (y: retries)
                 if waiting[x]:
@@ -221,7 +230,7 @@ def _kernel(
                         att[j] = att[x] + 1
                         iscb[j] = False
                         parent[j] = x
-                        heapq.heappush(heap, (arr[j], 2, j, 0))
+                        ht, hk, hy, hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
                 continue
             if kind == 3:  # roster change at hour x
                 h = x
@@ -249,7 +258,7 @@ def _kernel(
                                 team_of[bi] = t
                                 out[bi] = 0
                                 waiting[bi] = 0
-                                heapq.heappush(heap, (now + svc[bi] / prof[t, bq >> 1], 0, t, bi))
+                                ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[bi] / prof[t, bq >> 1], 0 * _KS + t, bi)
                     elif delta < 0:
                         cut = -delta
                         while cut and icnt[t] > 0:
@@ -293,7 +302,7 @@ def _kernel(
                     team_of[x] = t
                     out[x] = 0
                     waiting[x] = 0
-                    heapq.heappush(heap, (now + svc[x] / prof[t, g2], 0, t, x))
+                    ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[x] / prof[t, g2], 0 * _KS + t, x)
                 continue
             if kind == 9:
                 break
@@ -326,7 +335,7 @@ def _kernel(
                             att[j] = att[i]
                             iscb[j] = True
                             parent[j] = i
-                            heapq.heappush(heap, (arr[j], 2, j, 0))
+                            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
                 continue
             if svc[i] < 0:  # a retrial: its variates are drawn on arrival, in time order
                 p = _dur(g, pk, pa, pb, E, Z, ei, zi)
@@ -353,7 +362,7 @@ def _kernel(
                 ans[i] = now
                 team_of[i] = t
                 out[i] = 0
-                heapq.heappush(heap, (now + svc[i] * single_sc[g], 0, t, i))
+                ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[i] * single_sc[g], 0 * _KS + t, i)
                 continue
             t = -1
         else:
@@ -369,7 +378,7 @@ def _kernel(
             ans[i] = now
             team_of[i] = t
             out[i] = 0
-            heapq.heappush(heap, (now + svc[i] / prof[t, g], 0, t, i))
+            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[i] / prof[t, g], 0 * _KS + t, i)
             continue
         if cb_accept > 0.0 and not cb:
             h = int(now // 3600.0)
@@ -430,13 +439,13 @@ def _kernel(
                         return NEED_U, n
                     pend[i] = lo + (hi - lo) * U[g, ui[g]]
                     ui[g] += 1
-                    heapq.heappush(heap, (d, 1, i, 1))
+                    ht, hk, hy, hn = _hpush(ht, hk, hy, hn, d, 1 * _KS + i, 1)
             if not retried and count_q:
                 heapq.heappush(dlh[g], (d, i))
         if overflow_policy and sc_off[g + 1] > sc_off[g] and d > now + pdelay:
-            heapq.heappush(heap, (now + pdelay, 4, i, g))
+            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + pdelay, 4 * _KS + i, g)
         if ovf_to[g] >= 0 and d > now + ovf_after[g]:
-            heapq.heappush(heap, (now + ovf_after[g], 5, i, ovf_to[g]))
+            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + ovf_after[g], 5 * _KS + i, ovf_to[g])
     # still waiting when the last agent went home: they hang up at their deadline
     for i in range(n):
         if waiting[i] and dl[i] < INF:
@@ -475,6 +484,60 @@ def _dur(g, kind, a, b, E, Z, ei, zi):
         return np.nan
     zi[g] = j + 1
     return math.exp(a[g] + b[g] * Z[g, j])
+
+
+def _less(t1, k1, y1, t2, k2, y2):
+    return t1 < t2 or (t1 == t2 and (k1 < k2 or (k1 == k2 and y1 < y2)))
+
+
+def _hpush(ht, hk, hy, hn, t, k, y):
+    """Push onto the event heap (three parallel arrays, doubled when full)."""
+    if hn == ht.size:
+        ht2 = np.empty(2 * hn)
+        hk2 = np.empty(2 * hn, np.int64)
+        hy2 = np.empty(2 * hn, np.int64)
+        ht2[:hn] = ht
+        hk2[:hn] = hk
+        hy2[:hn] = hy
+        ht, hk, hy = ht2, hk2, hy2
+    i = hn
+    while i > 0:
+        p = (i - 1) >> 1
+        if _less(t, k, y, ht[p], hk[p], hy[p]):
+            ht[i] = ht[p]
+            hk[i] = hk[p]
+            hy[i] = hy[p]
+            i = p
+        else:
+            break
+    ht[i] = t
+    hk[i] = k
+    hy[i] = y
+    return ht, hk, hy, hn + 1
+
+
+def _hpop(ht, hk, hy, hn):
+    """Drop the heap's top; returns the new size."""
+    hn -= 1
+    t, k, y = ht[hn], hk[hn], hy[hn]
+    i = 0
+    while True:
+        c = 2 * i + 1
+        if c >= hn:
+            break
+        if c + 1 < hn and _less(ht[c + 1], hk[c + 1], hy[c + 1], ht[c], hk[c], hy[c]):
+            c += 1
+        if _less(ht[c], hk[c], hy[c], t, k, y):
+            ht[i] = ht[c]
+            hk[i] = hk[c]
+            hy[i] = hy[c]
+            i = c
+        else:
+            break
+    ht[i] = t
+    hk[i] = k
+    hy[i] = y
+    return hn
 
 
 def _append(q, node, qhead, qtail, nxt):
@@ -536,6 +599,9 @@ def _best(t, now, tq_off, tq_q, tq_d, tq_p, qhead, qtail, nxt, ov_att, cap, wait
 if njit is not None:
     _dur = njit(cache=True, inline="always")(_dur)
     _append = njit(cache=True, inline="always")(_append)
+    _less = njit(cache=True, inline="always")(_less)
+    _hpush = njit(cache=True)(_hpush)
+    _hpop = njit(cache=True)(_hpop)
     _popleft = njit(cache=True, inline="always")(_popleft)
     _best = njit(cache=True)(_best)
     kernel = njit(cache=True)(_kernel)
