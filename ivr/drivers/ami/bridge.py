@@ -300,6 +300,10 @@ class Bridge:
         if not res.ok:
             raise RuntimeError(f"AGI answered {res.raw!r} to STREAM FILE {prompt}")
         if res.int_result == -1:
+            # res_agi: "result=-1 endpos=0" is a missing file; endpos > 0 is a hang-up while
+            # the prompt played — not an operator's problem (issue 13 item 4)
+            if (res.extra.get("endpos") or "0") != "0":
+                raise CallGone("hang-up during the prompt")
             call.log.warning("call.prompt_missing", prompt=prompt)
 
     async def _collect(self, call: CallState, cmd: Collect) -> Any:
@@ -324,8 +328,12 @@ class Bridge:
             return Digits(keys.split(term, 1)[0])
         if len(keys) >= cmd.max_digits:
             return Digits(keys[: cmd.max_digits])
+        # GET DATA returns the moment it has max digits, so the "#" the prompt asks for would
+        # reach the next command (cut its prompt, empty its entry: issue 13 item 2). Asking one
+        # more digit lets that "#" end this entry; 12 digits for 11 is still the caller's entry.
+        want = cmd.max_digits - len(keys) + (1 if term == "#" and cmd.max_digits > 1 else 0)
         res = await self._agi_lossy(call, agimap.get_data(
-            cfg, cmd.lang, last_prompt, cmd.timeout_s, cmd.max_digits - len(keys)))
+            cfg, cmd.lang, last_prompt, cmd.timeout_s, want))
         if res is None:
             return Digits(keys) if keys else NoInput()
         if not res.ok or res.result is None:

@@ -125,6 +125,10 @@ class AgiCommands:
         total = emu.prompt_s
         if not escape:
             await self._sleep(ch, total)
+            # res_agi: ast_waitstream with no escape digits reads DTMF and drops it — keys
+            # pressed during a non-interruptible prompt never reach a later command
+            while not ch.digits.empty():
+                ch.digits.get_nowait()
             return f"200 result=0 endpos={int(total * SAMPLES_PER_S)}"
         self._start_presses(ch)
         t0 = time.monotonic()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 from ivr.drivers.ami.codec import Message
 from ivr.drivers.ami.emulator_agi import AgiCommands, CallerLeft
@@ -240,12 +241,18 @@ class CallRunner(AgiCommands):
         internal = str(self.emu.rng.randrange(10**8, 2 * 10**9))
         self.ev("agi", "AGIExecStart", ch, ("CommandId", internal), ("Command", command))
         hung = False
+        t0 = time.monotonic()
         try:
             result, after = await self._run_command(ch, command)
         except CallerLeft:
-            # the caller left mid-command: the command returns -1, then AGI ends
+            # the caller left mid-command: the command returns -1, then AGI ends; STREAM FILE
+            # also says how far it played (res_agi handle_streamfile: "result=-1 endpos=<n>",
+            # n > 0 — endpos=0 is only a missing file)
             self.request_hangup(ch)
             result, after, hung = "200 result=-1", None, True
+            if command.upper().startswith("STREAM FILE"):
+                played = (time.monotonic() - t0) / max(self.emu.time_scale, 1e-9)
+                result += f" endpos={max(1, int(played * 8000))}"
         if self.emu.result_override is not None:
             override = self.emu.result_override(ch, command)
             if override is not None:

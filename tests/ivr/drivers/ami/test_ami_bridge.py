@@ -33,7 +33,8 @@ def test_full_ivr_path_with_barge_in_and_digits():
             assert rec.end_reason == "ivr_hangup:normal" and rec.error is None
             assert cmds[0].startswith("SET VARIABLE HOTLINE_CALL")
             assert cmds[1] == 'STREAM FILE /opt/hotline/recordings/ru/greeting "0123456789*#"'
-            assert cmds[2] == "GET DATA /opt/hotline/recordings/ru/enter_number 5000 4"
+            # a 4-digit entry ending at '#' asks for 5, so the '#' ends it (issue 13 item 2)
+            assert cmds[2] == "GET DATA /opt/hotline/recordings/ru/enter_number 5000 5"
             assert cmds[3:5] == ['STREAM FILE /opt/hotline/recordings/ru/status_ok ""',
                                  'STREAM FILE /opt/hotline/recordings/ru/goodbye ""']
             assert cmds[-1] == "HANGUP"
