@@ -16,21 +16,20 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ivr.web import auth
 from ivr.web.app import WebState, gate, web
-from ivr.web.hourly import actual_hours, bands_for, call_provider, hourly_rows, normalise_forecast
+from ivr.web.hourly import call_provider, report
 
 
 async def hourly_payload(st: WebState, day: date, skill: str | None) -> dict[str, Any]:
-    threshold = float(getattr(st.centre, "service_level_seconds", 20))
-    source, actual = await asyncio.to_thread(actual_hours, st.factory, day, st.tz, skill,
-                                             threshold)
+    """:func:`ivr.web.hourly.report` for ``day`` (worker thread) plus where the parts came
+    from."""
     raw = call_provider(st.forecast_provider, day)
     if asyncio.iscoroutine(raw):
         raw = await raw
-    forecast = normalise_forecast(raw, day, skill)
-    return {"date": day.isoformat(), "skill": skill or "all", "actual_source": source,
-            "forecast_ready": bool(forecast), "bands_from": "dialplans/centre.yaml "
-            "published_waits", "rows": hourly_rows(day, actual, forecast,
-                                                   bands_for(day, st.centre))}
+    rep = await asyncio.to_thread(report, st.factory, day, st.centre, raw, skill)
+    return {**rep, "forecast_ready": raw is not None,
+            "bands_from": "dialplans/centre.yaml published_waits",
+            "sl_definition": "answered within "
+            f"{getattr(st.centre, 'service_level_seconds', 20):g} s / answered"}
 
 
 async def queues(request: Request) -> Response:

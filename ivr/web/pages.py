@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from ivr.web import auth, svg
 from ivr.web.app import audit_event, gate, render, web
-from ivr.web.hourly import call_provider, normalise_forecast
+from ivr.web.hourly import call_provider, compare, report
 
 WHATIF_TIMEOUT_S = 300.0
 
@@ -135,9 +135,9 @@ def _day(value: str | None, st: Any) -> date:
 
 def charts(rows: list[dict[str, Any]], *, band: bool = True) -> list[str]:
     return [
-        svg.chart("Среднее ожидание ответивших, мин (mean wait of answered calls)", rows,
-                  "mean_wait_s", svg.minutes, scale=1 / 60, band=band, chart_id="chart-wait"),
-        svg.chart("Уровень обслуживания (service level)", rows, "service_level", svg.percent,
+        svg.chart("Среднее ожидание ответивших, мин (mean wait of answered calls, ASA)", rows,
+                  "asa", svg.minutes, scale=1 / 60, band=band, chart_id="chart-wait"),
+        svg.chart("Уровень обслуживания (service level)", rows, "sl", svg.percent,
                   cap=1.0, chart_id="chart-sl"),
         svg.chart("Доля брошенных (abandonment)", rows, "abandon_rate", svg.percent,
                   chart_id="chart-ab"),
@@ -213,12 +213,12 @@ async def whatif_run(request: Request) -> Response:
     except Exception as exc:  # noqa: BLE001 - the form shows why; the service carries on
         return await whatif_form(request, result={"error": f"Расчёт не удался: {exc}"[:300]},
                                  status=502)
-    new = normalise_forecast(got, day, skill)
-    base = normalise_forecast(call_provider(st.forecast_provider, day), day, skill)
-    def known(fig: dict[str, Any] | None) -> bool:
-        return bool(fig) and any(v is not None for v in fig.values())  # type: ignore[union-attr]
-
-    rows = [{"hour": h, "actual": new.get(h), "forecast": base.get(h)}
-            for h in sorted(set(new) | set(base)) if known(new.get(h)) or known(base.get(h))]
+    base = call_provider(st.forecast_provider, day)
+    if inspect.isawaitable(base):
+        base = await base
+    new_rep, base_rep = await asyncio.gather(
+        asyncio.to_thread(report, None, day, st.centre, got, skill),
+        asyncio.to_thread(report, None, day, st.centre, base, skill))
+    rows = compare(new_rep, base_rep)
     return await whatif_form(request, result={"skill": skill, "agents": agents, "rows": rows,
                                               "charts": charts(rows, band=False)})

@@ -12,6 +12,7 @@ from ivr.web.whatif import WhatIf, restaff
 from tests.ivr.web.conftest import login
 
 pytestmark = pytest.mark.timeout(120)
+MONDAY = date(2026, 11, 23)
 
 
 def test_restaff_shares_heads_among_qualified_teams_in_proportion():
@@ -30,13 +31,19 @@ def test_form_runs_the_services_whatif_and_plots_it(web_db, live):
 
     asked = []
 
+    skills = ["documents"]
+
+    def at_ten(asa: float) -> dict:
+        rows = [[float("nan")] * 2 for _ in range(168)]  # as the simulator leaves empty hours
+        rows[MONDAY.weekday() * 24 + 10] = [asa, asa]
+        return {"skills": skills, "mean": {"offered": [[5.0, 5.0]] * 168, "asa": rows}}
+
     async def whatif(skill, agents):
         asked.append((skill, agents))
-        return [{"hour": 10, "asa": 420.0, "sl": 0.4, "abandon_rate": 0.12}]
+        return at_ten(420.0)
 
-    app = create_app(web_db, live, whatif=whatif,
-                     forecast_provider=lambda d: [{"hour": 10, "asa": 60.0, "sl": 0.8,
-                                                   "abandon_rate": 0.03}])
+    live.change(lambda s: s.update(at="2026-11-23T10:00:00+03:00"))
+    app = create_app(web_db, live, whatif=whatif, forecast_provider=lambda: at_ten(60.0))
     with TestClient(app, follow_redirects=False) as c:
         login(c, "sup")
         form = c.get("/whatif").text
@@ -44,13 +51,14 @@ def test_form_runs_the_services_whatif_and_plots_it(web_db, live):
         r = c.post("/whatif", data={"csrf": csrf, "skill": "documents", "h10": "4", "h11": ""})
         assert r.status_code == 200, r.text
         assert asked == [("documents", {10: 4})]
-        assert 'id="whatif-charts"' in r.text and 'class="actual"' in r.text
+        assert 'id="whatif-charts"' in r.text
+        assert r.text.count('class="actual"') == 1  # the hour with a figure, in the wait chart
         bad = c.post("/whatif", data={"csrf": csrf, "skill": "documents", "h10": "four"})
         assert bad.status_code == 400 and len(asked) == 1
 
 
 def test_default_whatif_fewer_agents_longer_wait():
-    monday = date(2026, 11, 23)
+    monday = MONDAY
     w = WhatIf(day=lambda: monday, reps=2)
     try:
         few = asyncio.run(w("documents", {10: 1}))
