@@ -172,6 +172,13 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with)
 
 
+def stop_streams(app: Any) -> None:
+    """End every open event stream within a second (call before asking uvicorn to exit, so
+    its graceful shutdown does not wait on endless responses). Lifespan shutdown does it too,
+    but uvicorn runs that only after the connections have closed."""
+    app.state.web.closing.set()
+
+
 def create_app(db_url: str, live: LiveSource | None, *, forecast_provider: Any = None,
                whatif: Any = None, dialplans: str | None = None, scenario: str | None = None,
                secret_key: str | None = None, https_only: bool | None = None) -> Any:

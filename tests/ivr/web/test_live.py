@@ -69,3 +69,20 @@ def test_a_change_reaches_the_event_stream(web_db, live, fmt):
         assert anon.getresponse().status == 401
     finally:
         served.close()
+
+
+def test_stop_streams_ends_open_event_streams(web_db, live):
+    from ivr.web.app import stop_streams
+
+    app = create_app(web_db, live, whatif=False)
+    served = Served(app)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=20)
+        conn.request("GET", "/events", headers={"Authorization": f"Bearer {_token(web_db)}"})
+        stream = _events(conn.getresponse())
+        next(stream)
+        stop_streams(app)
+        live.change(lambda s: s.update(at="2026-11-23T10:00:01+03:00"))
+        assert len(list(stream)) <= 1  # at most the snapshot in flight, then the end
+    finally:
+        served.close()
