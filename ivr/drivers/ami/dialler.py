@@ -31,6 +31,7 @@ from ivr.call.protocol import CallerHangup, Enqueue, Play
 from ivr.citizens.checksums import mask_tail
 from ivr.drivers.ami.bridge import Bridge, CallInfo, OriginateResult
 from ivr.drivers.ami.dialguard import DEFAULT_PREFIXES, dial_number
+from ivr.drivers.ami.originate import NOT_SENT
 
 log = structlog.get_logger("ivr.drivers.ami.dialler")
 
@@ -151,6 +152,8 @@ class Dialler:
 
     async def tick(self) -> list[OriginateResult]:
         """One round: claim the due callbacks, dial them all, record each outcome."""
+        if not self.bridge.conn.ready:  # AMI down: dial nothing, spend no attempt (item 10)
+            return []
         due = self._claim(self.clock())
         return list(await asyncio.gather(*(self._dial(cb) for cb in due)))
 
@@ -168,10 +171,25 @@ class Dialler:
             res = OriginateResult(False, -1)
         if not res.answered:
             self.expected.pop(chan_id, None)
+        if res.message == NOT_SENT:  # Asterisk never got it: give the attempt back (item 10)
+            self._give_back(cb)
+            log.warning("callback.not_dialled_ami_down", callback_id=cb["id"])
+            return res
         self._settle(cb, res)
         log.info("callback.dialled", callback_id=cb["id"], attempt=cb["attempts"],
                  reason=res.reason, answered=res.answered)
         return res
+
+    def _give_back(self, cb: dict[str, Any]) -> None:
+        from sqlalchemy import update
+
+        from ivr.call.callbacks import Callback
+
+        with self.factory.begin() as db:
+            db.execute(update(Callback).where(Callback.id == cb["id"],
+                                              Callback.status == "dialling")
+                       .values(status="pending", attempts=cb["attempts"] - 1)
+                       .execution_options(synchronize_session=False))
 
     def _settle(self, cb: dict[str, Any], res: OriginateResult) -> None:
         from ivr.call.callbacks import Callback, next_attempt

@@ -14,6 +14,7 @@ import structlog
 from ivr.drivers.ami.codec import Message
 from ivr.drivers.ami.connection import AMIConnection, AMIDisconnected, AMIError
 
+NOT_SENT = "not sent: AMI link down"
 log = structlog.get_logger("ivr.drivers.ami.originate")
 
 
@@ -68,7 +69,12 @@ class Originator:
         fut = asyncio.get_running_loop().create_future()
         self._waiting[aid] = fut
         try:
-            await self.conn.send_action("Originate", fields, action_id=aid)
+            if not self.conn.ready:
+                return OriginateResult(False, -1, message=NOT_SENT)
+            try:
+                await self.conn.send_action("Originate", fields, action_id=aid)
+            except AMIDisconnected:  # never acknowledged: Asterisk did not dial
+                return OriginateResult(False, -1, message=NOT_SENT)
             m = await asyncio.wait_for(fut, timeout_s + 10)
         except AMIError as exc:
             log.warning("originate.refused", error=str(exc))

@@ -171,3 +171,35 @@ def test_exported_callback_pattern_dials_only_russian_e164():
     conf = extensions_conf(load_dialplan("dialplans"))
     section = conf.split("[hotline-callback]", 1)[1].split("\n[", 1)[0]
     assert "_[+0-9]." not in section and "exten => _+7XXXXXXXXXX,1,Dial(" in section
+
+
+def test_an_ami_outage_spends_no_redial_attempt(env):
+    """Issue 13 item 10: ticks while the link is down dial nothing and keep every attempt;
+    once the link is back the callback is dialled on its first attempt."""
+    hotline, factory = env
+    now = datetime.now(UTC)
+    with factory.begin() as db:
+        request_callback(db, call_id="outage-1", number="+79161234567", skill="tax",
+                         priority=0, now=now)
+
+    async def main():
+        async with AMIEmulator(time_scale=0.005, originate_reason=lambda ch: 3) as emu:
+            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hotline,
+                                 server_id="ast1")
+            down = [await bridge.dialler.tick() for _ in range(6)]  # never connected
+            sent_while_down = await bridge.dialler._dial(
+                {"id": 1, "attempts": 1, "language": "ru", "number": "+79161234567"})
+            with factory() as db:
+                during = db.scalars(select(Callback)).one()
+                during = (during.status, during.attempts)
+            await conn.start()
+            up = await bridge.dialler.tick()
+            await bridge.close()
+            await conn.close()
+            return down, sent_while_down, during, up
+    down, sent_while_down, during, up = asyncio.run(main())
+    assert down == [[]] * 6 and not sent_while_down.answered
+    assert during == ("pending", 0)
+    assert [r.reason for r in up] == [3]
+    with factory() as db:
+        assert db.scalars(select(Callback)).one().attempts == 1
