@@ -92,6 +92,22 @@ def _compute_whatif(scenario: str | None, skill: str, agents: dict[int, int],
             "mean": {k: v.tolist() for k, v in fc.summary.mean.items()}}
 
 
+def _child(send: Any, fn: Any, args: tuple) -> None:
+    """Worker process body: one answer (or the error) through the pipe. The parent's asyncio
+    signal handlers came with the fork: restore the defaults so ``terminate()`` ends it."""
+    import signal
+
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_DFL)
+    try:
+        send.send((True, fn(*args)))
+    except BaseException as exc:  # noqa: BLE001 - the parent shows it
+        send.send((False, RuntimeError(f"{type(exc).__name__}: {exc}"[:500])))
+    finally:
+        send.close()
+
+
 class Service:
     """One running hotline (embedded mode). See the module docstring."""
 
@@ -105,7 +121,7 @@ class Service:
         self.forecast: Any = None
         self.first_password: str | None = None
         self._tasks: list[asyncio.Task] = []
-        self._pool: Any = None
+        self._procs: list[Any] = []
         self.stopped = False
 
     # ---- start ----------------------------------------------------------------------------------
@@ -199,18 +215,44 @@ class Service:
         self.board.ivr_done(row)
 
     def _start_forecast(self) -> None:
-        from concurrent.futures import ProcessPoolExecutor
-
-        self._pool = ProcessPoolExecutor(max_workers=1)
-        fut = asyncio.get_running_loop().run_in_executor(self._pool, _compute_forecast,
-                                                         self.opts.scenario)
-
         def done(f: asyncio.Future) -> None:
             if not f.cancelled() and f.exception() is None:
                 self.forecast = f.result()
                 log.info("serve.forecast_ready")
 
-        fut.add_done_callback(done)
+        self._in_process(_compute_forecast, self.opts.scenario).add_done_callback(done)
+
+    def _in_process(self, fn: Any, *args: Any) -> asyncio.Future:
+        """``fn(*args)`` in a forked worker process; the result arrives through a pipe the loop
+        watches (no thread, nothing to join at exit; :meth:`stop` terminates what still runs)."""
+        import multiprocessing
+
+        loop = asyncio.get_running_loop()
+        ctx = multiprocessing.get_context("fork")
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(send, fn, args), daemon=True,
+                           name=f"hotline-{fn.__name__}")
+        proc.start()
+        send.close()
+        self._procs.append(proc)
+        fut: asyncio.Future = loop.create_future()
+
+        def ready() -> None:
+            loop.remove_reader(recv.fileno())
+            try:
+                ok, value = recv.recv()
+            except (EOFError, OSError):
+                ok, value = False, RuntimeError("the worker process ended without an answer")
+            recv.close()
+            proc.join(0.1)
+            if not fut.done():
+                if ok:
+                    fut.set_result(value)
+                else:
+                    fut.set_exception(value)
+
+        loop.add_reader(recv.fileno(), ready)
+        return fut
 
     async def _publish(self, every: float = 1.0) -> None:
         """The board's snapshot to the shared file ``hotline stats`` reads, once a second."""
@@ -236,13 +278,8 @@ class Service:
     def whatif(self, skill: str, agents: dict[int, int]) -> Any:
         """An awaitable forecast with other agent numbers for ``skill`` today (worker process,
         never the loop that carries calls)."""
-        from concurrent.futures import ProcessPoolExecutor
-
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=1)
-        return asyncio.get_running_loop().run_in_executor(
-            self._pool, _compute_whatif, self.opts.scenario, skill, dict(agents),
-            self.clock.now().weekday())
+        return self._in_process(_compute_whatif, self.opts.scenario, skill, dict(agents),
+                                self.clock.now().weekday())
 
     async def _start_sip(self) -> None:
         if importlib.util.find_spec("ivr.drivers.sip") is None:
@@ -357,8 +394,9 @@ class Service:
         for s in ivr_left:  # any driver's call still in the IVR: its outcome, not silence
             s.fail(now, "service stopped")
         flushed = await asyncio.to_thread(self.writer.close, 30.0)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+        for proc in self._procs:  # a forecast still running must not hold up the exit
+            if proc.is_alive():
+                proc.terminate()
         summary = {"queued_closed": closed, "ivr_closed": len(ivr_left),
                    "rows_written": self.writer.written, "outcomes_updated": self.writer.updated,
                    "lost": self.writer.lost, "flushed": int(flushed)}
@@ -371,11 +409,11 @@ async def run(opts: Options, *, ready: Any = None, extra_task: Any = None) -> di
     import signal
 
     svc = Service(opts)
-    await svc.start()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in (signal.SIGINT, signal.SIGTERM):  # before start: a stop during start-up is clean
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, svc.stop_event.set)
+    await svc.start()
     print(svc.banner(), flush=True)
     if ready is not None:
         ready(svc)
