@@ -16,6 +16,7 @@ from ivr.web.app import audit_event, gate, render, web
 from ivr.web.hourly import call_provider, compare, report
 
 WHATIF_TIMEOUT_S = 300.0
+LINE_ROWS = 10  # line × region rows on the board (the rest: /api/queues, hotline stats)
 
 
 # ---- formatting (Jinja filters; one place for how a figure reads on the wall) --------------
@@ -109,8 +110,13 @@ def board_fragment(request: Request, snap: dict[str, Any]) -> str:
     cached = st.fragment
     if cached is not None and (cached[0] is snap or cached[0] == snap):
         return cached[1]
+    lines = snap.get("lines", [])
+    if len(lines) > LINE_ROWS:  # a wall screen does not scroll: the busiest rows, in order
+        busy = sorted(lines, key=lambda r: -(r["in_ivr"] + r["queued"]))[:LINE_ROWS]
+        lines = [r for r in lines if any(r is b for b in busy)]
     html = st.templates.env.get_template("_board.html").render(
-        snap=snap, names=st.skill_names(),
+        snap=snap, lines=lines, hidden=len(snap.get("lines", [])) - len(lines),
+        names=st.skill_names(),
         ewt_alarm=float(getattr(st.centre, "callback_offer_above", 600)))
     st.fragment = (snap, html)
     return html

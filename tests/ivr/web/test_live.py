@@ -86,3 +86,19 @@ def test_stop_streams_ends_open_event_streams(web_db, live):
         assert len(list(stream)) <= 1  # at most the snapshot in flight, then the end
     finally:
         served.close()
+
+
+def test_the_board_keeps_the_busiest_line_rows_on_one_screen(client, live):
+    from ivr.web.pages import LINE_ROWS
+    from tests.ivr.web.conftest import login
+
+    def many(s):
+        s["lines"] = [{"line": "regional", "region": f"r{i:02d}", "in_ivr": 0, "queued": 0,
+                       "self_service_share": None} for i in range(LINE_ROWS + 5)]
+        s["lines"][-1].update(in_ivr=4)  # the busiest one is last in the board's order
+
+    live.change(many)
+    login(client, "sup")
+    page = client.get("/").text
+    assert f"r{LINE_ROWS + 4:02d}" in page and "Ещё 5 строк" in page
+    assert page.count('<td class="in_ivr">') == LINE_ROWS
