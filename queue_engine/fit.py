@@ -10,10 +10,10 @@ columns, from the database or from the simulator).  What is estimated, and how:
   pooled weekday shape where a day has few calls.  **Dispersion**: daily counts per skill
   against their fitted mean — Pearson χ² test of Poisson; if rejected (p < 0.01), the CV of
   a day-level gamma factor by moments, ``Var N = Λ + c²Λ²`` (the simulator draws it);
-* **handle time** per skill — exponential vs lognormal by AIC (scipy), answered calls, a
+* **handle time** per skill — exponential vs lognormal (likelihood ratio at 1 %), answered calls, a
   shared agent's time scaled back by its proficiency;
 * **patience** per skill — abandonments are censored by answers: censored maximum
-  likelihood (exponential vs lognormal by AIC) and the Kaplan–Meier curve
+  likelihood (exponential vs lognormal, likelihood ratio) and the Kaplan–Meier curve
   (``scipy.stats.ecdf``) for the report; never the mean of abandoned waits;
 * **retrials** — share of abandoned callers who call again (same caller, same skill, within
   ``link_window`` s) and the delay range by attempt (uniform: min/max);
@@ -41,6 +41,9 @@ from queue_engine.scenario import DAYS, Centre, Scenario, scenario_from_mapping
 
 __all__ = ["Fitted", "arrival_time", "fit_scenario", "local_time", "retrial_links"]
 
+#: lognormal over exponential only when the likelihood ratio says so at 1 % (χ², 1 df): a
+#: lognormal tail fitted to a few hundred censored waits extrapolates wildly otherwise
+LR_CRIT = float(stats.chi2.ppf(0.99, 1))
 SHRINK_CALLS = 2000.0  # a weekday's own shape counts as much as the pooled one at this size
 
 
@@ -221,13 +224,13 @@ def _arrivals(rec, m, day, wd, hr, skills, g_of, lo, hi, holidays) -> tuple[dict
 
 
 def _aic_pick(x: np.ndarray) -> dict[str, Any]:
-    """Exponential vs lognormal (MLE) for positive durations, by AIC."""
+    """Exponential vs lognormal (MLE) for positive durations, by likelihood ratio."""
     shape, _, scale = stats.lognorm.fit(x, floc=0)
     ll_ln = float(stats.lognorm.logpdf(x, shape, 0, scale).sum())
     ll_ex = float(stats.expon.logpdf(x, 0, x.mean()).sum())
     ln_mean = float(scale * math.exp(shape * shape / 2))
     ln_cv = float(math.sqrt(math.expm1(shape * shape)))
-    if 2 - 2 * ll_ex <= 4 - 2 * ll_ln:
+    if 2 * (ll_ln - ll_ex) <= LR_CRIT:
         return {"family": "exponential", "mean": float(x.mean()), "cv": 1.0}
     return {"family": "lognormal", "mean": ln_mean, "cv": ln_cv}
 
@@ -272,7 +275,7 @@ def _patience(rec: CallRecords, m: np.ndarray) -> dict | None:
     ln = {"family": "lognormal", "mean": math.exp(mu + s * s / 2),
           "cv": math.sqrt(math.expm1(s * s))}
     pick = ({"family": "exponential", "mean": mean_exp, "cv": 1.0}
-            if 2 - 2 * ll_ex <= 4 + 2 * float(r.fun) else ln)
+            if 2 * (-float(r.fun) - ll_ex) <= LR_CRIT else ln)
     km = stats.ecdf(stats.CensoredData(uncensored=x_ev, right=x_c)).sf
     return {"events": int(ev.sum()), "censored": int(x_c.size), "family": pick["family"],
             "mean": round(pick["mean"], 1), "cv": round(pick["cv"], 3),

@@ -145,7 +145,7 @@ def _dt(x: float) -> dt.datetime | None:
 def from_simulation(model: Any, res: Any, monday: dt.date, tz: str = "Europe/Moscow",
                     ivr_seconds: float = 40.0, menus: Mapping[str, str] | None = None,
                     self_service: Mapping[str, float] | None = None,
-                    seed: int = 0) -> CallRecords:
+                    seed: int = 0, sim_seed: int | None = None) -> CallRecords:
     """A simulated run (:class:`queue_engine.results.SimResult`) as ``calls`` rows.
 
     Sim time 0 is ``monday`` 00:00 local time in ``tz``.  Each caller's IVR part lasts
@@ -153,7 +153,8 @@ def from_simulation(model: Any, res: Any, monday: dt.date, tz: str = "Europe/Mos
     ``menu_path``; ``self_service`` (skill -> share) adds callers who picked that branch
     and were served by the IVR alone (the simulator never sees them), so a fit can
     recover the shares.  Retrials keep their caller (``parent`` chain); agents are
-    recorded by team name.
+    recorded by team name.  ``sim_seed`` (the seed ``res`` was simulated with) marks every
+    after-hours callback request, also those whose callback falls past the horizon.
     """
     from zoneinfo import ZoneInfo
 
@@ -176,7 +177,11 @@ def from_simulation(model: Any, res: Any, monday: dt.date, tz: str = "Europe/Mos
                         ["answered", "abandoned", "callback", "after_hours"], "queued")
     asked = np.zeros(n, dtype=bool)
     closed = oc == CLOSED
-    if res.callback.any():  # an after-hours request is followed by a callback attempt
+    if sim_seed is not None:  # the replication's own draws: who asked for a callback
+        from queue_engine.sim import draw_inputs
+
+        asked[draw_inputs(model, np.random.default_rng(sim_seed)).asks] = True
+    elif res.callback.any():  # an after-hours request is followed by a callback attempt
         asked[par[res.callback & (par >= 0)]] = True
     skills = np.asarray(model.skills, dtype=object)
     teams = np.asarray([*model.teams, ""], dtype=object)

@@ -70,7 +70,7 @@ def main() -> None:
     true_model = Model.from_scenario(sc)
     hol = [d for d in sc.centre.holidays if MONDAY <= d < MONDAY + dt.timedelta(7 * args.weeks)]
     world = calendar_model(true_model, MONDAY, args.weeks, hol)
-    rec = from_simulation(world, simulate(world, seed=args.seed), MONDAY)
+    rec = from_simulation(world, simulate(world, seed=args.seed), MONDAY, sim_seed=args.seed)
     oracle = run_forecast(true_model, reps=args.reps, seed=10_000)
     hours = set(working_hours(true_model))
     print(f"backtest: default scenario{f' (dispersion cv {args.dispersion})' if args.dispersion else ''}"

@@ -50,7 +50,7 @@ def main() -> None:
     t_fit = []
     for seed in range(args.seeds):
         rec = from_simulation(model, simulate(model, seed=seed), MONDAY, menus=menus,
-                              self_service=shares, seed=seed)
+                              self_service=shares, seed=seed, sim_seed=seed)
         t0 = time.perf_counter()
         fit = fit_scenario(rec, sc.centre, sc)
         t_fit.append(time.perf_counter() - t0)

@@ -74,7 +74,7 @@ def _records(sc: Scenario, seed: int) -> CallRecords:
     model = calendar_model(Model.from_scenario(sc), MONDAY, WEEKS, hol)
     menus = {s: k.menu for s, k in sc.centre.skills.items()}
     return from_simulation(model, simulate(model, seed=seed), MONDAY, menus=menus,
-                           self_service=SHARES, seed=seed)
+                           self_service=SHARES, seed=seed, sim_seed=seed)
 
 
 @pytest.fixture(scope="module")
