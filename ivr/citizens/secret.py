@@ -51,3 +51,52 @@ def server_secret() -> bytes:
         raise SecretError(f"{path} holds fewer than 16 characters")
     _SECRETS[str(path)] = value
     return value
+
+
+def secret_file() -> Path:
+    """Where the secret file is: ``HOTLINE_SECRET_FILE`` or ``var/hotline.secret``, absolute."""
+    return Path(os.environ.get("HOTLINE_SECRET_FILE", "var/hotline.secret")).resolve()
+
+
+def require_secret() -> bytes:
+    """For long-running services: the secret must already exist — never made on the fly, since
+    a new one (another working directory, a lost file) silently makes every stored SNILS,
+    passport and INN lookup miss (issue 13 item 12)."""
+    if not os.environ.get("HOTLINE_SECRET") and not secret_file().exists():
+        raise SecretError(f"no server secret: set HOTLINE_SECRET or create {secret_file()} "
+                          "(HOTLINE_SECRET_FILE) — refusing to make a new one at start")
+    return server_secret()
+
+
+def fingerprint(secret: bytes) -> str:
+    """A one-way tag of the secret: equal tags, equal secrets; the tag reveals nothing else."""
+    import hashlib
+    import hmac
+
+    return hmac.new(secret, b"hotline/secret-fingerprint/v1", hashlib.sha256).hexdigest()[:16]
+
+
+def check_against_database(factory: object, secret: bytes) -> None:
+    """Refuse a secret the database was not keyed with. The first start records the secret's
+    fingerprint in the audit log; later starts compare (a mismatch made every citizen "not
+    found", and re-seeding then duplicated them all)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import select
+
+    from ivr.store import audit
+    from ivr.store.models import AuditEntry
+
+    mine = fingerprint(secret)
+    with factory.begin() as db:  # type: ignore[attr-defined]
+        last = db.scalars(select(AuditEntry).where(AuditEntry.action == "secret_fingerprint")
+                          .order_by(AuditEntry.id.desc()).limit(1)).first()
+        if last is None:
+            audit.record(db, at=datetime.now(UTC), actor="serve", action="secret_fingerprint",
+                         detail={"fingerprint": mine})
+            return
+        theirs = (last.detail or {}).get("fingerprint")
+        if theirs != mine:
+            raise SecretError("the server secret does not match the one this database was keyed "
+                              f"with (fingerprint {mine}, database {theirs}): wrong "
+                              "HOTLINE_SECRET / HOTLINE_SECRET_FILE or working directory?")

@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -89,8 +91,15 @@ class AMIConnection:
         connect_timeout: float = 5.0,
         id_prefix: str | None = None,
         rng: random.Random | None = None,
+        login_fatal: bool = False,
     ) -> None:
         self.host, self.port = host, port
+        # a refused login is a configuration error: with login_fatal the loop stops in state
+        # "failed" (serve exits non-zero) instead of retrying for ever (issue 13 item 12)
+        self.login_fatal = login_fatal
+        self.state = "connecting"  # connecting / connected / reconnecting / failed / closed
+        self.failed = asyncio.Event()
+        self._on_state: list[Callable[[str], Any]] = []
         self.username, self.secret = username, secret
         self.events = events
         self.ping_interval = ping_interval
@@ -125,6 +134,21 @@ class AMIConnection:
     def on_connect(self, hook: ConnectHook) -> None:
         """``await hook(conn)`` after every successful login, before ``wait_ready`` returns."""
         self._on_connect.append(hook)
+
+    def on_state(self, callback: Callable[[str], Any]) -> None:
+        """``callback(state)`` on every health change (connected / reconnecting / failed)."""
+        self._on_state.append(callback)
+
+    def _set_state(self, state: str) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        log.info("ami.state", state=state)
+        for cb in list(self._on_state):
+            try:
+                cb(state)
+            except Exception:
+                log.exception("ami.state_hook_failed")
 
     def on_disconnect(self, callback: Callable[[], Any]) -> None:
         self._on_disconnect.append(callback)
@@ -227,6 +251,11 @@ class AMIConnection:
                 raise
             except AMILoginFailed as exc:
                 log.error("ami.login_failed", reason=str(exc))
+                if self.login_fatal:
+                    await self._drop()
+                    self._set_state("failed")
+                    self.failed.set()
+                    return
             except (TimeoutError, OSError, AMIDisconnected, EOFError) as exc:
                 if not self._closing:
                     log.warning("ami.connection_lost", error=repr(exc), attempt=attempt)
@@ -235,6 +264,7 @@ class AMIConnection:
             await self._drop()
             if self._closing:
                 break
+            self._set_state("reconnecting")
             delay = self._backoff(attempt)
             attempt += 1
             log.info("ami.reconnect_in", delay_s=round(delay, 3), attempt=attempt)
@@ -274,6 +304,7 @@ class AMIConnection:
             except Exception:
                 log.exception("ami.on_connect_hook_failed", hook=getattr(hook, "__name__", hook))
         self._ready.set()
+        self._set_state("connected")
         self._ping_task = asyncio.create_task(self._pinger(), name="ami-ping")
 
     async def _read_loop(self) -> None:
@@ -398,18 +429,50 @@ def _log_task_error(task: asyncio.Future) -> None:
         log.error("ami.listener_task_failed", error=repr(task.exception()))
 
 
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs (never print a secret)."""
+    import re
+
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def ami_secret_from_env() -> str:
+    """``HOTLINE_AMI_SECRET`` or the file named by ``HOTLINE_AMI_SECRET_FILE`` (so the secret
+    need not sit on a command line, visible in ``ps``)."""
+    value = os.environ.get("HOTLINE_AMI_SECRET", "")
+    path = os.environ.get("HOTLINE_AMI_SECRET_FILE")
+    if not value and path:
+        try:
+            value = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read HOTLINE_AMI_SECRET_FILE {path}: "
+                             f"{getattr(exc, 'strerror', None) or type(exc).__name__}") from None
+    return value
+
+
 def parse_ami_url(url: str) -> dict[str, Any]:
-    """``ami://user:secret@host:5038`` → keyword arguments for ``AMIConnection``."""
+    """``ami://user[:secret]@host:5038`` → keyword arguments for ``AMIConnection``; without a
+    secret in the URL it comes from :func:`ami_secret_from_env`. Errors never echo a secret."""
     from urllib.parse import unquote, urlsplit
 
-    parts = urlsplit(url)
+    if not isinstance(url, str) or len(url) > 2000 or any(c in url for c in "\r\n\0"):
+        raise ValueError("expected ami://user@host:port (malformed URL)")
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 5038
+    except ValueError:
+        raise ValueError(f"expected ami://user@host:port, got {redact_url(url)!r}") from None
     if parts.scheme != "ami":
-        raise ValueError(f"expected ami://user:secret@host:port, got {url!r}")
+        raise ValueError(f"expected ami://user@host:port, got {redact_url(url)!r}")
+    secret = unquote(parts.password or "") or ami_secret_from_env()
+    if not secret:
+        raise ValueError("no AMI secret: put it in HOTLINE_AMI_SECRET or a file named by "
+                         "HOTLINE_AMI_SECRET_FILE")
     return {
         "host": parts.hostname or "127.0.0.1",
-        "port": parts.port or 5038,
+        "port": port,
         "username": unquote(parts.username or ""),
-        "secret": unquote(parts.password or ""),
+        "secret": secret,
     }
 
 

@@ -34,7 +34,7 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
 
     ``writer`` (an ``ivr.service.writer.RecordWriter``): rows written off the event loop, in
     order; without one they are written synchronously (tests, tools)."""
-    conn = AMIConnection(**parse_ami_url(url), events=events)
+    conn = AMIConnection(**parse_ami_url(url), events=events, login_fatal=True)
     dialler: list[Dialler] = []  # set below; the factory needs it, it needs the bridge
 
     def new_session(info: CallInfo) -> Any:
@@ -175,12 +175,22 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
         raise ValueError("no Asterisk to drive: give --asterisk ami://user:secret@host:5038 "
                          "or set HOTLINE_AMI_URL")
     parse_ami_url(url)  # refuse a malformed URL before anything starts
+    from ivr.citizens.secret import SecretError, check_against_database, require_secret
+
+    try:
+        secret = require_secret()
+    except SecretError as exc:
+        raise ValueError(str(exc)) from None
     hotline = Hotline.load(dialplans, db_url=db_url)
     from ivr.store.migrate import upgrade_needed
 
     problem = upgrade_needed(hotline.services.factory.kw["bind"])
     if problem:
         raise ValueError(problem)
+    try:
+        check_against_database(hotline.services.factory, secret)
+    except SecretError as exc:
+        raise ValueError(str(exc)) from None
     gc.freeze()  # dialplan/menus live forever: keep them out of the collector's scans (p99)
     from ivr.service.writer import QueuedWrites, RecordWriter
 
@@ -202,10 +212,39 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     dial_task = asyncio.create_task(dial.run(stop)) if dial is not None else None
     log.info("bridge.serving", host=conn.host, port=conn.port, server_id=bridge.server_id,
              started=datetime.now(UTC).isoformat())
+    conn.on_state(lambda state: write_health(state, bridge.server_id))
+    failed = asyncio.create_task(conn.failed.wait())
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await stop.wait()
+        await asyncio.wait({failed, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for t in (failed, stopping):
+            t.cancel()
         await stop_bridge(conn, bridge, writer, dial_task)
+    if conn.failed.is_set():
+        raise AmiLoginRefused(f"Asterisk refused the AMI login of {conn.username!r} at "
+                              f"{conn.host}:{conn.port} (check the user and secret)")
+
+
+class AmiLoginRefused(RuntimeError):
+    """Wrong AMI credentials: fatal, the process exits non-zero (a service manager sees it)."""
+
+
+def write_health(state: str, server_id: str) -> None:
+    """Health for a service manager or probe: ``HOTLINE_HEALTH_FILE`` holds the AMI link's
+    state (connected / reconnecting / failed) as JSON, rewritten on every change."""
+    path = os.environ.get("HOTLINE_HEALTH_FILE")
+    if not path:
+        return
+    import json
+
+    try:
+        tmp = Path(path).with_suffix(".tmp")
+        tmp.write_text(json.dumps({"ami": state, "server_id": server_id,
+                                   "at": datetime.now(UTC).isoformat()}))
+        tmp.replace(path)
+    except OSError as exc:
+        log.warning("health.write_failed", error=exc.strerror)
 
 
 async def stop_bridge(conn: AMIConnection, bridge: Bridge, writer: Any,
@@ -254,4 +293,7 @@ def cmd_serve(args: Any) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except AmiLoginRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     return 0
