@@ -45,6 +45,7 @@ class DemoStats:
     abandoned: int = 0
     latencies: list[float] = field(default_factory=list)
     db_latencies: list[float] = field(default_factory=list)  # events that query the database
+    work: list[float] = field(default_factory=list)  # computing the answer alone (no lateness)
     active: int = 0
     peak_active: int = 0
 
@@ -154,8 +155,10 @@ class DemoCaller:
         return max(0.0, loop.time() - target)
 
     def _measure(self, late: float, t0: float, db: bool = False) -> None:
-        value = late + time.perf_counter() - t0
+        work = time.perf_counter() - t0
+        value = late + work
         self.stats.latencies.append(value)
+        self.stats.work.append(work)
         if db:
             self.stats.db_latencies.append(value)
 

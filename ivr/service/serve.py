@@ -92,6 +92,21 @@ def _compute_whatif(scenario: str | None, skill: str, agents: dict[int, int],
             "mean": {k: v.tolist() for k, v in fc.summary.mean.items()}}
 
 
+def _sqlite_for_serving(engine: Any) -> None:
+    """WAL with ``synchronous=NORMAL`` for the long-running service: a commit no longer waits
+    for an fsync (a crash of the process loses nothing; a power cut may lose the last
+    transactions), so identification and the writer's batches stop queueing behind the disk."""
+    if engine.dialect.name != "sqlite" or ":memory:" in str(engine.url):
+        return
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _normal(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+
 def _child(send: Any, fn: Any, args: tuple) -> None:
     """Worker process body: one answer (or the error) through the pipe. The parent's asyncio
     signal handlers came with the fork: restore the defaults so ``terminate()`` ends it."""
@@ -148,6 +163,7 @@ class Service:
         if problem:
             raise ValueError(problem)
         self.db_url = str(self.factory.kw["bind"].url.render_as_string(hide_password=True))
+        _sqlite_for_serving(self.factory.kw["bind"])
         self.clock = Clock(hotline.dialplan.tz, start=o.start, speed=o.speed)
         figures = LiveFigures(self.centre.model, load_figure_rules(o.dialplans,
                                                                  self.centre.model))
