@@ -75,6 +75,33 @@ def _dev_codes_enabled() -> bool:
 
 
 
+def dev_codes_requested() -> bool:
+    """Only an explicit ``HOTLINE_SMS_DEV_CODES=1`` (or ``--dev``): what services use."""
+    return os.environ.get("HOTLINE_SMS_DEV_CODES", "").strip().lower() in ("1", "yes", "true",
+                                                                           "on")
+
+
+def gateway_from_env() -> SmsGateway:
+    """The gateway a service runs with: ``HOTLINE_SMS_GATEWAY=package.module:Class`` plugs in a
+    provider (constructed without arguments, configured from its own environment); otherwise
+    the outbox, which keeps a clear code only when dev codes were asked for explicitly — a
+    service never stores live codes by default (issue 13 item 13)."""
+    spec = os.environ.get("HOTLINE_SMS_GATEWAY", "").strip()
+    if not spec:
+        return OutboxGateway(reveal_codes=dev_codes_requested())
+    import importlib
+
+    module, _, name = spec.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), name or "Gateway")
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ValueError(f"HOTLINE_SMS_GATEWAY={spec!r}: {type(exc).__name__}") from None
+    gateway = cls()
+    if not callable(getattr(gateway, "send", None)):
+        raise ValueError(f"HOTLINE_SMS_GATEWAY={spec!r} has no send(db, message, now)")  # noqa: TRY004 - a config error
+    return gateway
+
+
 class OutboxGateway:
     """Embedded development gateway: an outbox table instead of a provider (see module doc)."""
 

@@ -182,6 +182,9 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     except SecretError as exc:
         raise ValueError(str(exc)) from None
     hotline = Hotline.load(dialplans, db_url=db_url)
+    from ivr.citizens.sms import gateway_from_env
+
+    hotline.services.gateway = gateway_from_env()  # no clear codes unless asked for (item 13)
     from ivr.store.migrate import upgrade_needed
 
     problem = upgrade_needed(hotline.services.factory.kw["bind"])
