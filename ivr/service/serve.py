@@ -343,10 +343,28 @@ class Service:
             def capture_signals(self):  # uvicorn >= 0.29
                 yield
 
+        import socket
+
+        family = socket.AF_INET6 if ":" in o.web_host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:  # bound here: a busy port is a message in the banner, not uvicorn's sys.exit
+            sock.bind((o.web_host, o.web_port))
+        except OSError as exc:
+            sock.close()
+            self.missing["web"] = f"cannot listen on {o.web_host}:{o.web_port}: {exc.strerror}"
+            return
         config = uvicorn.Config(app, host=o.web_host, port=o.web_port, log_level="warning",
                                 access_log=False, lifespan="auto")
         server = _Server(config)
-        task = asyncio.create_task(server.serve(), name="web")
+
+        async def serve_web() -> None:
+            try:
+                await server.serve(sockets=[sock])
+            except SystemExit as exc:  # uvicorn exits the process on a start-up failure
+                raise RuntimeError(f"uvicorn start-up failed ({exc.code})") from None
+
+        task = asyncio.create_task(serve_web(), name="web")
         for _ in range(200):
             if server.started or task.done():
                 break
