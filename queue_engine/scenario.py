@@ -280,6 +280,9 @@ class Scenario(_Strict):
         default={}, description="per skill, replaces the centre's aht / patience")
     source: dict[str, Any] = Field(
         default={}, description="where a fitted scenario came from: period, calls, estimates")
+    calibration: dict[str, Any] = Field(
+        default={}, description="how the roster was generated: command, seed, target, "
+        "tolerance, verified figures, roster digest (bench/queue_engine/calibrate_default.py)")
     arrivals: Arrivals
     teams: dict[str, Team]
     retrials: Retrials = Retrials()

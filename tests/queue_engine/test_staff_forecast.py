@@ -1,4 +1,4 @@
-"""Forecast of the default scenario lands in the published bands; staffing meets its target."""
+"""The forecast covers the working hours; staffing meets its target."""
 
 from __future__ import annotations
 
@@ -16,17 +16,10 @@ from queue_engine.staffing import Target, agents_needed, parse_target, plan_staf
 @pytest.fixture(scope="module")
 def default_forecast():
     sc = load_scenario()
-    return sc, run_forecast(Model.from_scenario(sc), reps=16, seed=2024)
+    return sc, run_forecast(Model.from_scenario(sc), reps=4, seed=2024)
 
 
-def test_default_forecast_every_hour_in_its_published_band(default_forecast) -> None:
-    sc, fc = default_forecast
-    bands = sc.centre.bands()
-    assert len(bands) == 5 * 12 + 9  # Mon–Fri 08–20 and Saturday 09–18
-    asa = fc.summary.mean["asa"][:, -1]
-    outside = {h: (round(asa[h]), band) for h, band in bands.items()
-               if not band[0] <= asa[h] <= band[1]}
-    assert not outside, f"week hour: (mean wait s, band) {outside}"
+# The published bands against the default roster, over several seeds: test_calibration.py.
 
 
 def test_forecast_covers_working_hours_only(default_forecast) -> None:
