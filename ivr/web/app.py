@@ -228,6 +228,7 @@ def create_app(db_url: str, live: LiveSource | None, *, forecast_provider: Any =
         *records.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> Any:
         yield
