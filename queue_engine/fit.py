@@ -20,7 +20,8 @@ columns, from the database or from the simulator).  What is estimated, and how:
 * **callbacks** — acceptance = taken / offered, an offer being a live caller who found at
   least the callback threshold of callers ahead (or ``callback:declined`` marks when the
   IVR writes them); the after-hours request share;
-* **self-service share** per menu branch (``menu:key:label`` of ``menu_path``).
+* **self-service share** per menu branch (``menu:key:label`` of ``menu_path``);
+* shares of fresh calls per line and region (reported: scenarios do not route by them).
 
 Rosters are a planning decision, not demand: they (and routing) come from a base scenario.
 """
@@ -158,6 +159,7 @@ def fit_scenario(rec: CallRecords, centre: Centre, base: Scenario, *,
         "dispersion": disp, "aht": aht_fig, "patience": pat_fig, "retrial": retr["figures"],
         "callback": accept, "after_hours_request": round(ah_share, 4),
         "self_service": _self_service(rec, outbound),
+        "share_by_line": _shares(rec.line[fresh]), "share_by_region": _shares(rec.region[fresh]),
         "roster_from": base.name,
     }
     sc["source"] = {k: figures[k] for k in ("period", "records", "fresh_calls",
@@ -350,6 +352,13 @@ def _callback_accept(rec, sc: dict, centre: Centre, base: Scenario, ts, wd, hr,
     off = int((offered | taken).sum())
     return {"method": "queue ahead >= callback threshold", "offered": off,
             "taken": int(taken.sum()), "accept": float(taken.sum() / off) if off else 0.0}
+
+
+def _shares(col: np.ndarray) -> dict[str, float]:
+    """Share of fresh calls per line / region: reported (the scenario's arrivals are per
+    skill; no scenario routes by line or region yet)."""
+    vals, n = np.unique(col.astype(str), return_counts=True)
+    return {(v or "?"): round(float(k / n.sum()), 4) for v, k in zip(vals, n)} if n.size else {}
 
 
 def _self_service(rec: CallRecords, outbound: np.ndarray) -> dict[str, float]:
