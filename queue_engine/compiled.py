@@ -108,6 +108,11 @@ def run(model: Model, inp: Inputs) -> SimResult:
                                                   for k in (1, 2)]
     extra = inp.asks.size + (n_fresh // 2 + 1024 if busy else 0)
     n_ovf = int(np.isin(inp.g_arr, np.nonzero(model.overflow_to >= 0)[0]).sum()) + 16
+    # pending events: a departure per agent on duty, the roster's hours, and the callers
+    # waiting with an event of their own (retrials, overflow), callbacks due
+    heap_cap = int(ring_cap.sum()) + H + inp.asks.size + 1024
+    if busy or (model.overflow_to >= 0).any() or model.policy == "overflow":
+        heap_cap += n_fresh // 8
     while True:
         cap = n_fresh + extra
         arr = np.empty(cap)
@@ -144,7 +149,7 @@ def run(model: Model, inp: Inputs) -> SimResult:
             float(model.policy_delay), tables[0], tables[1], tables[2],
             pk.astype(np.int64), pa.astype(float), pb.astype(float),
             vk.astype(np.int64), va.astype(float), vb.astype(float),
-            ring_off, ring_cap.astype(np.int64), G, T, H)
+            ring_off, ring_cap.astype(np.int64), heap_cap, G, T, H)
         del dl, svc, waiting, nxt, ov_att, pend
         if status == cn.OK:
             break
@@ -157,6 +162,8 @@ def run(model: Model, inp: Inputs) -> SimResult:
         elif status == cn.NEED_D:
             for k in (1, 2):
                 tables[k] = draw_table(kinds, k, tables[k], 2 * tables[k].shape[1] + 1024)
+        elif status == cn.NEED_HEAP:
+            heap_cap = 2 * heap_cap
         else:
             ring_cap = ring_cap * 2
             ring_off[1:] = np.cumsum(ring_cap)

@@ -57,7 +57,7 @@ except ImportError:  # numba is optional: the Python loop runs everything withou
 
 _INF = math.inf
 _KS = 1 << 40  # heap key: kind * _KS + a, so (time, key, b) orders as (time, kind, a, b)
-OK, NEED_ATTEMPTS, NEED_NODES, NEED_U, NEED_D, NEED_RING = 0, 1, 2, 3, 4, 5
+OK, NEED_ATTEMPTS, NEED_NODES, NEED_U, NEED_D, NEED_RING, NEED_HEAP = 0, 1, 2, 3, 4, 5, 6
 
 
 def available() -> bool:
@@ -70,7 +70,7 @@ def _kernel(
     n_fresh, prof, qprio, tq_off, tq_q, tq_d, tq_p, solo, solo_sc, single, single_sc,
     pr_off, pr_t, sc_off, sc_t, is_open, next_open, staff, ovf_to, ovf_after, cb_thr,
     retry_p, retry_max, delays, cb_accept, cb_after, overflow_policy, pdelay,
-    U, E, Z, pk, pa, pb, vk, va, vb, ring_off, ring_cap, G, T, H,
+    U, E, Z, pk, pa, pb, vk, va, vb, ring_off, ring_cap, heap_cap, G, T, H,
 ):
     """Returns (status, attempts).  Arguments are laid out by :func:`kernel`."""
     INF = np.inf
@@ -96,12 +96,14 @@ def _kernel(
     dlh = [[(0.0, 0)] for _ in range(G)]
     for g in range(G):
         dlh[g].pop()
-    ht = np.empty(max(1024, 2 * H))
-    hk = np.empty(ht.size, np.int64)
-    hy = np.empty(ht.size, np.int64)
+    ht = np.empty(heap_cap)
+    hk = np.empty(heap_cap, np.int64)
+    hy = np.empty(heap_cap, np.int64)
     hn = 0
     for h in range(H):
-        ht, hk, hy, hn = _hpush(ht, hk, hy, hn, h * 3600.0, 3 * _KS + h, 0)
+        hn = _hpush(ht, hk, hy, hn, h * 3600.0, 3 * _KS + h, 0)
+        if hn < 0:
+            return NEED_HEAP, n
     # after-hours callback requests of fresh calls, for the first open hour
     for k in range(asks_g.size):
         i = asks_g[k]
@@ -132,8 +134,12 @@ def _kernel(
             att[j] = 1
             iscb[j] = True
             parent[j] = i
-            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
-    ht, hk, hy, hn = _hpush(ht, hk, hy, hn, INF, 9 * _KS, 0)
+            hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
+            if hn < 0:
+                return NEED_HEAP, n
+    hn = _hpush(ht, hk, hy, hn, INF, 9 * _KS, 0)
+    if hn < 0:
+        return NEED_HEAP, n
     ai = 0
     next_arr = st[0]
     while True:
@@ -187,7 +193,9 @@ def _kernel(
                     team_of[i] = x
                     out[i] = 0
                     waiting[i] = 0
-                    ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[i] * solo_sc[x], 0 * _KS + x, i)
+                    hn = _hpush(ht, hk, hy, hn, now + svc[i] * solo_sc[x], 0 * _KS + x, i)
+                    if hn < 0:
+                        return NEED_HEAP, n
                     continue
                 best_i, best_q = _best(x, now, tq_off, tq_q, tq_d, tq_p, qhead, qtail, nxt,
                                        ov_att, cap, waiting, dl, out, fin, qlen, sk, arr)
@@ -210,7 +218,9 @@ def _kernel(
                 team_of[i] = x
                 out[i] = 0
                 waiting[i] = 0
-                ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[i] / prof[x, best_q >> 1], 0 * _KS + x, i)
+                hn = _hpush(ht, hk, hy, hn, now + svc[i] / prof[x, best_q >> 1], 0 * _KS + x, i)
+                if hn < 0:
+                    return NEED_HEAP, n
                 continue
             if kind == 1:  # a caller who will call again hangs up (y: retries)
                 if waiting[x]:
@@ -230,7 +240,9 @@ def _kernel(
                         att[j] = att[x] + 1
                         iscb[j] = False
                         parent[j] = x
-                        ht, hk, hy, hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
+                        hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
+                        if hn < 0:
+                            return NEED_HEAP, n
                 continue
             if kind == 3:  # roster change at hour x
                 h = x
@@ -258,7 +270,9 @@ def _kernel(
                                 team_of[bi] = t
                                 out[bi] = 0
                                 waiting[bi] = 0
-                                ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[bi] / prof[t, bq >> 1], 0 * _KS + t, bi)
+                                hn = _hpush(ht, hk, hy, hn, now + svc[bi] / prof[t, bq >> 1], 0 * _KS + t, bi)
+                                if hn < 0:
+                                    return NEED_HEAP, n
                     elif delta < 0:
                         cut = -delta
                         while cut and icnt[t] > 0:
@@ -302,7 +316,9 @@ def _kernel(
                     team_of[x] = t
                     out[x] = 0
                     waiting[x] = 0
-                    ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[x] / prof[t, g2], 0 * _KS + t, x)
+                    hn = _hpush(ht, hk, hy, hn, now + svc[x] / prof[t, g2], 0 * _KS + t, x)
+                    if hn < 0:
+                        return NEED_HEAP, n
                 continue
             if kind == 9:
                 break
@@ -335,7 +351,9 @@ def _kernel(
                             att[j] = att[i]
                             iscb[j] = True
                             parent[j] = i
-                            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
+                            hn = _hpush(ht, hk, hy, hn, arr[j], 2 * _KS + j, 0)
+                            if hn < 0:
+                                return NEED_HEAP, n
                 continue
             if svc[i] < 0:  # a retrial: its variates are drawn on arrival, in time order
                 p = _dur(g, pk, pa, pb, E, Z, ei, zi)
@@ -362,7 +380,9 @@ def _kernel(
                 ans[i] = now
                 team_of[i] = t
                 out[i] = 0
-                ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[i] * single_sc[g], 0 * _KS + t, i)
+                hn = _hpush(ht, hk, hy, hn, now + svc[i] * single_sc[g], 0 * _KS + t, i)
+                if hn < 0:
+                    return NEED_HEAP, n
                 continue
             t = -1
         else:
@@ -378,7 +398,9 @@ def _kernel(
             ans[i] = now
             team_of[i] = t
             out[i] = 0
-            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + svc[i] / prof[t, g], 0 * _KS + t, i)
+            hn = _hpush(ht, hk, hy, hn, now + svc[i] / prof[t, g], 0 * _KS + t, i)
+            if hn < 0:
+                return NEED_HEAP, n
             continue
         if cb_accept > 0.0 and not cb:
             h = int(now // 3600.0)
@@ -439,13 +461,19 @@ def _kernel(
                         return NEED_U, n
                     pend[i] = lo + (hi - lo) * U[g, ui[g]]
                     ui[g] += 1
-                    ht, hk, hy, hn = _hpush(ht, hk, hy, hn, d, 1 * _KS + i, 1)
+                    hn = _hpush(ht, hk, hy, hn, d, 1 * _KS + i, 1)
+                    if hn < 0:
+                        return NEED_HEAP, n
             if not retried and count_q:
                 heapq.heappush(dlh[g], (d, i))
         if overflow_policy and sc_off[g + 1] > sc_off[g] and d > now + pdelay:
-            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + pdelay, 4 * _KS + i, g)
+            hn = _hpush(ht, hk, hy, hn, now + pdelay, 4 * _KS + i, g)
+            if hn < 0:
+                return NEED_HEAP, n
         if ovf_to[g] >= 0 and d > now + ovf_after[g]:
-            ht, hk, hy, hn = _hpush(ht, hk, hy, hn, now + ovf_after[g], 5 * _KS + i, ovf_to[g])
+            hn = _hpush(ht, hk, hy, hn, now + ovf_after[g], 5 * _KS + i, ovf_to[g])
+            if hn < 0:
+                return NEED_HEAP, n
     # still waiting when the last agent went home: they hang up at their deadline
     for i in range(n):
         if waiting[i] and dl[i] < INF:
@@ -491,15 +519,9 @@ def _less(t1, k1, y1, t2, k2, y2):
 
 
 def _hpush(ht, hk, hy, hn, t, k, y):
-    """Push onto the event heap (three parallel arrays, doubled when full)."""
+    """Push onto the event heap (three parallel arrays); the new size, -1 if full."""
     if hn == ht.size:
-        ht2 = np.empty(2 * hn)
-        hk2 = np.empty(2 * hn, np.int64)
-        hy2 = np.empty(2 * hn, np.int64)
-        ht2[:hn] = ht
-        hk2[:hn] = hk
-        hy2[:hn] = hy
-        ht, hk, hy = ht2, hk2, hy2
+        return -1
     i = hn
     while i > 0:
         p = (i - 1) >> 1
@@ -513,7 +535,7 @@ def _hpush(ht, hk, hy, hn, t, k, y):
     ht[i] = t
     hk[i] = k
     hy[i] = y
-    return ht, hk, hy, hn + 1
+    return hn + 1
 
 
 def _hpop(ht, hk, hy, hn):
@@ -603,7 +625,7 @@ if njit is not None:
     _hpush = njit(cache=True)(_hpush)
     _hpop = njit(cache=True)(_hpop)
     _popleft = njit(cache=True, inline="always")(_popleft)
-    _best = njit(cache=True)(_best)
+    _best = njit(cache=True, inline="always")(_best)
     kernel = njit(cache=True)(_kernel)
 else:
     kernel = None
