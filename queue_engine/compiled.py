@@ -22,6 +22,7 @@ from queue_engine.variates import dist_table
 __all__ = ["available", "run", "warm"]
 
 available = cn.available
+HEAP_SLACK = 1024  # event heap room beyond the agents and hours (tests shrink it to regrow)
 
 
 def _flat(lists: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
@@ -110,9 +111,10 @@ def run(model: Model, inp: Inputs) -> SimResult:
     n_ovf = int(np.isin(inp.g_arr, np.nonzero(model.overflow_to >= 0)[0]).sum()) + 16
     # pending events: a departure per agent on duty, the roster's hours, and the callers
     # waiting with an event of their own (retrials, overflow), callbacks due
-    heap_cap = int(ring_cap.sum()) + H + inp.asks.size + 1024
+    heap_cap = int(ring_cap.sum()) + H + inp.asks.size + HEAP_SLACK
     if busy or (model.overflow_to >= 0).any() or model.policy == "overflow":
         heap_cap += n_fresh // 8
+    heap_cap = max(heap_cap, 8)
     while True:
         cap = n_fresh + extra
         arr = np.empty(cap)

@@ -100,3 +100,11 @@ def test_tables_and_arrays_regrow() -> None:
     a, b = _both(model, 1)
     assert_identical(a, b)
     assert (b.attempt > 1).sum() > 2000
+
+
+def test_event_heap_regrows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first event heap far too small: the kernel stops, the driver doubles it and reruns.
+    model = _shared(policy="overflow", policy_delay=45.0)
+    monkeypatch.setattr(compiled, "HEAP_SLACK", -(10**9))
+    a, b = _both(model, 4)
+    assert_identical(a, b)
