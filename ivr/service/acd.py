@@ -117,7 +117,7 @@ class AcdService:
                     fut.set_exception(ConnectionAbortedError("caller hung up"))
                     fut.exception()  # retrieved: nobody need await it
         elif t.agent is not None:  # hung up while talking to the agent: answered, ended now
-            self._finish(t, "answered", now, f"answered by {t.agent}; caller ended the call")
+            self._finish(t, "answered", now, f"{self._answered(t)}; caller ended the call")
             self.acd.hang_up(call_id, now)  # the agent moves on to wrap-up at once
             self._wake.set()  # a new timer: the end of that wrap-up
             if not t.released.done():
@@ -164,10 +164,14 @@ class AcdService:
                 if not t.answered.done():
                     t.answered.set_result(a.agent)
             elif isinstance(a, Release) and not t.done:
-                self._finish(t, "answered", a.at, f"answered by {a.agent} after "
-                                                  f"{(t.answered_at or a.at) - t.joined:.0f} s")
+                self._finish(t, "answered", a.at, self._answered(t))
                 if not t.released.done():
                     t.released.set_result(a.at)
+
+    @staticmethod
+    def _answered(t: Ticket) -> str:
+        """The detail every answered record carries (reports read the wait back from it)."""
+        return f"answered by {t.agent} after {(t.answered_at or t.joined) - t.joined:.0f} s"
 
     def _finish(self, t: Ticket, outcome: str, at: float, detail: str) -> None:
         t.done = True
@@ -195,7 +199,7 @@ class AcdService:
             if waited is not None:
                 self._finish(t, "error", now, f"{reason} after {waited:.0f} s in queue {t.skill}")
             else:
-                self._finish(t, "answered", now, f"answered by {t.agent}; {reason} mid-call")
+                self._finish(t, "answered", now, f"{self._answered(t)}; {reason} mid-call")
             for fut in (t.answered, t.released):
                 if not fut.done():
                     fut.cancel()

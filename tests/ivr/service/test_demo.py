@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections import Counter
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -56,6 +57,7 @@ def test_demo_minutes_give_answered_and_abandoned_calls_once_each(db_url, tmp_pa
     for r in rows:
         if r.outcome == "answered":
             assert r.agent_id and r.agent_id.startswith("agent-")
+            assert re.match(r"answered by agent-\d+ after \d+ s", r.detail)  # reports read it
             assert r.started_at <= r.answered_at <= r.ended_at
         elif r.outcome == "abandoned":
             assert r.agent_id is None and "abandoned after" in r.detail
