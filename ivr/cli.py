@@ -89,12 +89,29 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-    except Exception as exc:  # noqa: BLE001 - last line of defence: a message, a log event
+    except Exception as exc:  # last line of defence: a message, a log event
+        import os
+
         import structlog
 
-        structlog.get_logger("hotline.cli").exception("command_failed", command=args.command)
-        print(f"error: {args.command}: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        log = structlog.get_logger("hotline.cli")
+        if os.environ.get("HOTLINE_DEBUG"):
+            log.exception("command_failed", command=args.command)
+        else:  # no traceback for a user: it may quote SQL parameters (a citizen's name)
+            log.error("command_failed", command=args.command, error=exc.__class__.__name__)
+        print(f"error: {args.command}: {exc.__class__.__name__}: {safe_message(exc)}",
+              file=sys.stderr)
         return 1
+
+
+def safe_message(exc: BaseException, limit: int = 200) -> str:
+    """The first line of ``exc``'s message, without SQL or its parameters, at most ``limit``
+    characters: a failed command must not echo personal data or 100 kB of its input."""
+    text = str(exc)
+    for marker in ("[SQL:", "[parameters:", "(Background on this error"):
+        text = text.split(marker, 1)[0]
+    text = (text.strip().splitlines() or [""])[0]
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from queue_engine import cliargs
+
 __all__ = ["register"]
 
 
@@ -27,14 +29,15 @@ def register(subparsers: Any) -> None:
     _scenario_args(p)
     p.add_argument("--reps", type=int, default=30, help="replications (default 30)")
     p.add_argument("--skill", help="one skill group instead of the whole centre")
-    p.add_argument("--plot", type=Path, metavar="FILE.png|.svg", help="write a chart")
+    p.add_argument("--plot", type=cliargs.plot_file, metavar="FILE.png|.svg",
+                   help="write a chart")
     p.set_defaults(func=cmd_forecast)
 
     p = subparsers.add_parser("staff", help="fewest agents per hour meeting a target",
                               description="Erlang A per skill and hour, then verified (and "
                               "topped up) by simulation.")
     _scenario_args(p)
-    p.add_argument("--target", default="80/20",
+    p.add_argument("--target", default="80/20", type=cliargs.target,
                    help="80/20 (SL %% within s), asa=N, ab=N%%; combine with commas")
     p.add_argument("--reps", type=int, default=6, help="replications per verification round")
     p.add_argument("--no-verify", action="store_true", help="Erlang A only, no simulation")
@@ -47,11 +50,11 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_simulate)
 
     p = subparsers.add_parser("erlang", help="Erlang A / C figures for one queue")
-    p.add_argument("--agents", type=int, required=True)
-    p.add_argument("--rate", required=True, help="arrivals: N/min, N/h or N/s (e.g. 9/min)")
-    p.add_argument("--aht", type=float, required=True, help="mean handle time, seconds")
-    p.add_argument("--patience", type=float, help="mean patience, seconds (omit: Erlang C)")
-    p.add_argument("--threshold", type=float, default=20.0, help="service-level seconds")
+    p.add_argument("--agents", type=cliargs.agents, required=True)
+    p.add_argument("--rate", type=cliargs.rate, required=True, help="arrivals: N/min, N/h or N/s (e.g. 9/min)")
+    p.add_argument("--aht", type=cliargs.positive_seconds, required=True, help="mean handle time, seconds")
+    p.add_argument("--patience", type=cliargs.positive_seconds, help="mean patience, seconds (omit: Erlang C)")
+    p.add_argument("--threshold", type=cliargs.non_negative_seconds, default=20.0, help="service-level seconds")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_erlang)
 

@@ -60,13 +60,19 @@ def walk(node: yaml.Node) -> tuple[Any, dict[Path_, int], list[Duplicate]]:
 
 def load_marked(file: str | Path) -> tuple[Any, dict[Path_, int]]:
     """Parse ``file``; return (plain data, {key path: 1-based line})."""
+    from queue_engine.yamlsafe import YamlShapeError, compose_safely, read_capped
+
     file = Path(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = read_capped(file)
     except OSError as exc:
         raise ScenarioError(file, None, "", f"cannot read: {exc.strerror}") from exc
+    except (YamlShapeError, UnicodeDecodeError) as exc:
+        raise ScenarioError(file, None, "", str(exc)) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = compose_safely(text)
+    except YamlShapeError as exc:
+        raise ScenarioError(file, None, "", str(exc)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None

@@ -48,12 +48,64 @@ def _load(args):
 
 
 def cmd_check(args) -> int:
+    """Validate every file a call loads — the dialplan, menus.yaml, prompts.yaml and the prompt
+    ids the menus use — and warn when the holiday calendar runs out within a year (issue 13
+    item 14: a deleted menus.yaml or an unknown prompt id used to pass as "ok")."""
     dp = _load(args)
     if dp is None:
         return 1
+    problems = menu_and_prompt_problems(args.dir)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"{len(problems)} problem(s) in {args.dir}", file=sys.stderr)
+        return 1
+    warning = calendar_warning(dp)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     print(f"{args.dir}: ok — {len(dp.numbers)} numbers, {len(dp.lines)} lines, "
           f"{len(dp.schedules)} schedules, {len(dp.holidays)} holidays, {len(dp.skills)} skills")
     return 0
+
+
+def menu_and_prompt_problems(directory: Path) -> list[str]:
+    """menus.yaml and prompts.yaml present and valid; every prompt id the menus use has a text
+    in every language a line offers."""
+    from ivr.dialplan.menus import load_menus
+    from ivr.voice.prompts import PromptError, load_texts
+
+    out: list[str] = []
+    try:
+        menus = load_menus(directory)
+    except ConfigError as exc:
+        return [str(p) for p in exc.problems]
+    if not (directory / "prompts.yaml").is_file():
+        return [f"{directory / 'prompts.yaml'}: missing (the prompts' texts)"]
+    try:
+        texts = load_texts(directory)
+    except (PromptError, OSError, ValueError) as exc:  # yaml errors are ValueErrors here
+        return [str(exc)[:300]]
+    except Exception as exc:  # noqa: BLE001 - a broken YAML file: say which, not a traceback
+        return [f"{directory / 'prompts.yaml'}: {type(exc).__name__}: {str(exc)[:200]}"]
+    dp = load_dialplan(directory)
+    langs = sorted({lang for line in dp.lines.values() for lang in line.languages})
+    for lang in langs:
+        for pid in sorted(menus.used_prompt_ids() - set(texts.get(lang, {}))):
+            out.append(f"{directory / 'menus.yaml'}: prompt {pid!r} has no {lang} text in "
+                       "prompts.yaml")
+    return out
+
+
+def calendar_warning(dp, today=None) -> str | None:
+    """The holiday calendar's last date is within a year: routes after it ignore holidays."""
+    from datetime import date, timedelta
+
+    today = today or date.today()
+    last = max(dp.holidays, default=None)
+    if last is None or last < today + timedelta(days=365):
+        return (f"the holiday calendar ends {last or 'nowhere (empty)'}: calls after that date "
+                "are routed as if there were no holidays — extend holidays.yaml")
+    return None
 
 
 def _hours_text(schedule) -> str:
@@ -110,8 +162,19 @@ def cmd_route(args) -> int:
     if dp is None:
         return 1
     at = args.at or datetime.now(dp.tz)
+    if not 1970 <= at.year <= 2200:  # 9999-12-31 overflowed the next-opening search
+        print(f"error: --at {at.date()}: outside the years a hotline can be routed for",
+              file=sys.stderr)
+        return 2
+    if dp.holidays and not min(dp.holidays).year <= at.year <= max(dp.holidays).year:
+        print(f"warning: the holiday calendar covers {min(dp.holidays)} to "
+              f"{max(dp.holidays)}: {at.date()} is routed as if it were no holiday",
+              file=sys.stderr)
     try:
-        route = dp.route(args.number, at)
+        route = dp.route(args.number[:100], at)
+    except OverflowError:
+        print("error: --at: the next opening is beyond the calendar's range", file=sys.stderr)
+        return 2
     except NumberFormatError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

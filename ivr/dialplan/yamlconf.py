@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from queue_engine.yamlmarks import line_of, walk
+from queue_engine.yamlsafe import YamlShapeError, compose_safely, read_capped
 
 M = TypeVar("M", bound=BaseModel)
 Loc = tuple[Any, ...]
@@ -64,9 +65,11 @@ def load_yaml(path: str | Path) -> YamlDoc:
     """Parse ``path`` keeping line marks; raise :class:`ConfigError` on syntax errors."""
     path = Path(path)
     doc = YamlDoc(path, None)
-    try:
-        text = path.read_text(encoding="utf-8")
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    try:  # regular files, size/depth/alias caps, linear (queue_engine.yamlsafe; item 14)
+        text = read_capped(path)
+        node = compose_safely(text)
+    except YamlShapeError as exc:
+        raise ConfigError([Problem(str(path), None, str(exc))]) from None
     except OSError as exc:
         raise ConfigError([Problem(str(path), None, f"cannot read: {exc.strerror}")]) from None
     except UnicodeDecodeError as exc:

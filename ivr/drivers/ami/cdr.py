@@ -113,7 +113,15 @@ def _time(text: str, tz: tzinfo, field: str, line: int) -> datetime | None:
     return value.replace(tzinfo=tz) if value.tzinfo is None else value.astimezone(UTC)
 
 
+MAX_CSV_BYTES = 2_000_000_000  # a year of a busy server's Master.csv fits; /dev/zero does not
+
+
 def read_text(path: Path) -> str:
+    """A regular file's text (``/dev/zero`` or a FIFO would never end: refused)."""
+    if not path.is_file():
+        raise OSError(21, "not a regular file")
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise OSError(27, "file too large")
     data = path.read_bytes()
     try:
         return data.decode("utf-8")
