@@ -20,6 +20,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -122,11 +123,16 @@ def run_level(n: int) -> dict[str, float]:
         cmd = ["sipp", f"127.0.0.1:{port}", "-sf", f"{tmp}/load.xml", "-s", "88005553535",
                "-m", str(n), "-l", str(n), "-r", f"{rate:.1f}", "-nostdin", "-i", "127.0.0.1",
                "-p", str(_free_port()), "-mp", str(_free_port()), "-timeout", "180s",
-               "-timeout_error", "-max_socket", "4096"]
+               "-timeout_error", "-max_socket", "4096", "-trace_err", "-error_file",
+               f"{tmp}/errors.log"]
         t0 = time.monotonic()
         proc = __import__("subprocess").run(cmd, capture_output=True, text=True, cwd=tmp,
                                             timeout=240)
         sipp_wall = time.monotonic() - t0
+        text = "".join(p.read_text(errors="replace") for p in Path(tmp).glob("*err*"))
+        reasons = Counter(re.sub(r"\d+", "#", line.strip())[:100] for line in text.splitlines()
+                          if line.strip() and not line.startswith(("-", " "))
+                          and "SIP/2.0" not in line)
         time.sleep(1.0)
         done.set()
         figures = out.get(timeout=120)
@@ -134,7 +140,8 @@ def run_level(n: int) -> dict[str, float]:
     ok = re.search(r"Successful call\s+\|\s+\d+\s+\|\s+(\d+)", proc.stdout)
     failed = re.search(r"Failed call\s+\|\s+\d+\s+\|\s+(\d+)", proc.stdout)
     figures.update(sipp_ok=int(ok.group(1)) if ok else -1,
-                   sipp_failed=int(failed.group(1)) if failed else -1, sipp_wall=sipp_wall)
+                   sipp_failed=int(failed.group(1)) if failed else -1, sipp_wall=sipp_wall,
+                   reasons=reasons)
     return figures
 
 
@@ -164,6 +171,8 @@ def main() -> None:
             print(f"{py_cores:>15.2f} {py_share:>9.1%} | ", end="")
         ck_cores, ck_share = measure("clock", n)
         print(f"{ck_cores:>14.2f} {ck_share:>9.1%}", flush=True)
+        for reason, count in f["reasons"].most_common(3):
+            print(f"        SIPp: {count} × {reason}")
     print(f"highest N with every key and outcome intact: {best}")
     print("cores = the endpoint process's CPU time / wall time over the whole run (SIP, IVR,"
           " SQLite, RTP in and out); media = the 20 ms clock's own share")
