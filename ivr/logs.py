@@ -8,7 +8,8 @@ before any renderer and walks every event field, nested dicts and lists included
   more digits, however written (spaces, U+2011/U+202F, hyphens, brackets, ``+``) — keeps only its
   last two digits;
 * a few technical keys (call ids, the hotline's own DIDs, ActionIDs) are left as they are, since
-  they identify no person and operators need them to follow a call.
+  they identify no person and operators need them to follow a call — a ``did``/``dnid`` only when
+  it is a toll-free 8-800 number (an unknown dialled number may be someone's mobile).
 """
 from __future__ import annotations
 
@@ -34,8 +35,16 @@ def _mask_digits(match: re.Match[str]) -> str:
     return mask_tail(match.group(0), keep=2)
 
 
+def _is_service_number(value: Any) -> bool:
+    """A hotline DID (toll-free 8-800 / +7 800): no person's number, kept readable."""
+    digits = re.sub(r"\D", "", str(value)) if value is not None else ""
+    return digits.startswith(("8800", "7800")) and len(digits) == 11
+
+
 def mask_value(value: Any, key: str = "") -> Any:
     """Mask one value (recursively); ``key`` is the field name it sits under."""
+    if key and key.lower() in ("did", "dnid") and not _is_service_number(value):
+        return mask_value(value)  # an unknown dialled number may be a person's (item 14)
     if key and key.lower() in TECHNICAL_KEYS:
         return value
     if (key and SECRET_KEYS.search(key) and value not in (None, "", b"")

@@ -176,7 +176,14 @@ def cmd_call(args: argparse.Namespace) -> int:
     from ivr.call.waits import FixedWait
 
     waits = FixedWait(args.wait * 60) if args.wait is not None else None
-    hotline = Hotline.load(args.dialplans, db_url=args.db, waits=waits)
+    from ivr.dialplan.yamlconf import ConfigError
+
+    try:
+        hotline = Hotline.load(args.dialplans, db_url=args.db, waits=waits)
+    except ConfigError as exc:  # as `dialplan check` reports it, not a traceback (issue 13)
+        for problem in exc.problems[:50]:
+            print(problem, file=sys.stderr)
+        return 1
     factory = hotline.services.factory  # type: ignore[attr-defined]
     from ivr.store.migrate import upgrade_needed
 

@@ -63,3 +63,14 @@ def test_json_exceptions_are_masked_and_carry_no_local_variables():
     data = json.loads(out)
     assert "112-233-445" not in out and "***-***-*** 95" in out
     assert "locals" not in json.dumps(data["exception"])
+
+
+def test_an_unknown_dialled_number_is_masked_but_hotline_dids_are_not():
+    """Issue 13 item 14: ``unknown_number did=<a mobile>`` was logged in clear."""
+    from ivr.logs import mask_value
+
+    assert mask_value("+79161234567", "did") == "+*********67"
+    assert mask_value("89161234567", "dnid").endswith("67") and "9161234" not in mask_value(
+        "89161234567", "dnid")
+    assert mask_value("88005553535", "did") == "88005553535"
+    assert mask_value("+78005553535", "dnid") == "+78005553535"
