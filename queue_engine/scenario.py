@@ -63,8 +63,7 @@ class Overflow(_Strict):
 class Skill(_Strict):
     name: str
     name_en: str = ""
-    menu: str = ""
-    priority: int = Field(default=1, ge=0, le=9, description="higher is answered first")
+    priority: int = Field(default=1, ge=0, le=100, description="higher is answered first")
     aht: Dist
     patience: Dist
     always_open: bool = False
@@ -316,7 +315,38 @@ def _load_centre_cached(file: Path, mtime: float) -> Centre:
             raise ScenarioError(file, marks.get(("holidays",)), "holidays",
                                 f"{cal_path.name} has no `holidays:` mapping")
         data = {**data, "holidays": list(cal["holidays"])}
+    if isinstance(data, dict) and "skills_from" in data:
+        data = _skills_from(file, data, marks)
     return _validate(Centre, data, file, marks)
+
+
+def _skills_from(file: Path, data: dict, marks: dict) -> dict:
+    """Names and priorities from the dialplan's ``skills.yaml`` (one source of truth with the
+    IVR, its queue weights and the Asterisk export); the ACD's own fields (handle time,
+    patience, overflow, 24/7) stay in the centre file.  Both must list the same skills."""
+    ref = data.pop("skills_from")
+    path = file.parent / str(ref)
+    doc, kmarks = load_marked(path)
+    theirs = doc.get("skills") if isinstance(doc, dict) else None
+    ours = data.get("skills")
+    if not isinstance(theirs, dict) or not isinstance(ours, dict):
+        raise ScenarioError(path if not isinstance(theirs, dict) else file, 1, "skills",
+                            "expected a `skills:` mapping")
+    for sid in ours:
+        if sid not in theirs:
+            raise ScenarioError(file, line_of(marks, ("skills", sid)), f"skills.{sid}",
+                                f"not a skill of {path.name} ({', '.join(theirs)})")
+    for sid in theirs:
+        if sid not in ours:
+            raise ScenarioError(path, line_of(kmarks, ("skills", sid)), f"skills.{sid}",
+                                f"no handle time / patience for it in {file.name}")
+    merged = {}
+    for sid, spec in ours.items():
+        k = theirs[sid] or {}
+        names = k.get("name") or {}
+        merged[sid] = {**spec, "name": names.get("ru", sid), "name_en": names.get("en", ""),
+                       "priority": int(k.get("priority", 0))}
+    return {**data, "skills": merged}
 
 
 def load_centre(file: str | Path | None = None) -> Centre:

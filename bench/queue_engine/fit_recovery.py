@@ -40,7 +40,7 @@ def main() -> None:
         sc = sc.model_copy(update={"arrivals": arr})
     hol = [d for d in sc.centre.holidays if MONDAY <= d < MONDAY + dt.timedelta(7 * args.weeks)]
     model = calendar_model(Model.from_scenario(sc), MONDAY, args.weeks, hol)
-    menus = {s: k.menu for s, k in sc.centre.skills.items()}
+    menus = {s: s for s in sc.centre.skills}  # the branch label: main:<skill>:<skill>
     shares = {"status": 0.35, "tax": 0.2}
     rows: dict[str, list] = {}
 

@@ -121,3 +121,30 @@ def test_duplicate_key_is_refused_not_silently_overwritten(tmp_path: Path) -> No
     err = _refusal(tmp_path, "  days: {mon: 1,", "  daily_calls: {a: 1}\n  days: {mon: 1,")
     assert err.line == 5 and err.key == "arrivals.daily_calls"
     assert "duplicate key (first on line 4)" in err.reason
+
+
+def test_skill_names_and_priorities_come_from_the_dialplans_skills_yaml() -> None:
+    """One list of skills for the IVR, the Asterisk export and the queue engine."""
+    import yaml
+
+    from queue_engine.scenario import DIALPLANS
+
+    spec = yaml.safe_load((DIALPLANS / "skills.yaml").read_text(encoding="utf-8"))["skills"]
+    centre = load_centre()
+    assert set(centre.skills) == set(spec)
+    for sid, s in centre.skills.items():
+        assert s.priority == spec[sid].get("priority", 0)
+        assert (s.name, s.name_en) == (spec[sid]["name"]["ru"], spec[sid]["name"]["en"])
+    assert max(centre.skills, key=lambda s: centre.skills[s].priority) == "security"
+
+
+def test_a_skill_missing_from_skills_yaml_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "skills.yaml").write_text("skills:\n  a: {name: {ru: А, en: A}}\n",
+                                          encoding="utf-8")
+    body = CENTRE.replace("  a: {name: A, ", "  a: {").replace("  b: {name: B, ", "  b: {")
+    body = body.replace(", priority: 5", "")
+    (tmp_path / "centre.yaml").write_text("skills_from: skills.yaml\n" + body, encoding="utf-8")
+    with pytest.raises(ScenarioError) as err:
+        load_centre(tmp_path / "centre.yaml")
+    assert "centre.yaml" in str(err.value) and "skills.b" in str(err.value)
+    assert "not a skill of skills.yaml" in str(err.value)
