@@ -2,7 +2,7 @@
 
 A centre splits into independent parts: skills linked by a team that serves both, or by
 overflow, belong together; nothing else couples them (each skill draws its in-run
-randomness from its own stream, :class:`queue_engine.variates.SkillDraws`).  A part
+randomness from its own streams, :class:`queue_engine.draws.KindDraws`).  A part
 that is one skill answered by one team of its own is a single FCFS queue — whatever its
 roster, opening hours, retrials and callbacks — and takes the exact Kiefer–Wolfowitz
 path of :mod:`queue_engine.fcfs`; the other parts run the general event loop.  The
