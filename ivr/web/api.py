@@ -15,21 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from ivr.web import auth
-from ivr.web.app import WebState, gate, web
-from ivr.web.hourly import call_provider, report
-
-
-async def hourly_payload(st: WebState, day: date, skill: str | None) -> dict[str, Any]:
-    """:func:`ivr.web.hourly.report` for ``day`` (worker thread) plus where the parts came
-    from."""
-    raw = call_provider(st.forecast_provider, day)
-    if asyncio.iscoroutine(raw):
-        raw = await raw
-    rep = await asyncio.to_thread(report, st.factory, day, st.centre, raw, skill)
-    return {**rep, "forecast_ready": raw is not None,
-            "bands_from": "dialplans/centre.yaml published_waits",
-            "sl_definition": "answered within "
-            f"{getattr(st.centre, 'service_level_seconds', 20):g} s / answered"}
+from ivr.web.context import gate, web
+from ivr.web.hourly import hourly_payload
+from ivr.web.pages import board_fragment
 
 
 async def queues(request: Request) -> Response:
@@ -77,8 +65,6 @@ async def events(request: Request) -> Response:
     """The board as server-sent events: a rendered fragment per snapshot (``board``) and the
     raw snapshot (``snapshot``, for wallboards). Ends after ``stream_max_s`` (the browser
     reconnects after 1 s) so a stopping server never waits on an endless response."""
-    from ivr.web.pages import board_fragment
-
     p = await gate(request, auth.STATS_ROLES, api=True)
     if isinstance(p, Response):
         return p

@@ -12,6 +12,7 @@ A forecast is the service's week forecast ``{"skills", "mean": {metric: [H][G+1]
 """
 from __future__ import annotations
 
+import asyncio
 import inspect
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
@@ -56,3 +57,16 @@ def compare(new: dict[str, Any], base: dict[str, Any]) -> list[dict[str, Any]]:
     by_hour = {r["hour"]: r.get("forecast") for r in base["rows"]}
     return [{"hour": r["hour"], "actual": r.get("forecast"), "forecast": by_hour.get(r["hour"]),
              "band_s": r.get("band_s")} for r in new["rows"] if r.get("forecast")]
+
+
+async def hourly_payload(st: Any, day: date, skill: str | None) -> dict[str, Any]:
+    """:func:`ivr.web.hourly.report` for ``day`` (worker thread) plus where the parts came
+    from."""
+    raw = call_provider(st.forecast_provider, day)
+    if asyncio.iscoroutine(raw):
+        raw = await raw
+    rep = await asyncio.to_thread(report, st.factory, day, st.centre, raw, skill)
+    return {**rep, "forecast_ready": raw is not None,
+            "bands_from": "dialplans/centre.yaml published_waits",
+            "sl_definition": "answered within "
+            f"{getattr(st.centre, 'service_level_seconds', 20):g} s / answered"}

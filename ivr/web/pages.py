@@ -12,8 +12,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ivr.web import auth, svg
-from ivr.web.app import audit_event, gate, render, web
-from ivr.web.hourly import call_provider, compare, report
+from ivr.web.context import audit_event, gate, render, web
+from ivr.web.hourly import call_provider, compare, hourly_payload, report
 
 WHATIF_TIMEOUT_S = 300.0
 LINE_ROWS = 10  # line × region rows on the board (the rest: /api/queues, hotline stats)
@@ -151,8 +151,6 @@ def charts(rows: list[dict[str, Any]], *, band: bool = True) -> list[str]:
 
 
 async def hourly(request: Request) -> Response:
-    from ivr.web.api import hourly_payload
-
     p = await gate(request, auth.STATS_ROLES)
     if isinstance(p, Response):
         return p

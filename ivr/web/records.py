@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ivr.web import auth
-from ivr.web.app import gate, render, web
+from ivr.web.context import gate, render, web
 
 AUDIT_PAGE = 100
 
