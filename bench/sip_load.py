@@ -97,6 +97,8 @@ def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue) -> None:
         calls = list(s.scalars(select(Call)))
     figures["rows"] = len(calls)
     figures["intact"] = sum(1 for c in calls if "otp:sent" in (c.menu_path or []))
+    figures["broken"] = Counter(" ".join(c.menu_path or []) + f" → {c.outcome}" for c in calls
+                                if "otp:sent" not in (c.menu_path or []))
     out.put(figures)
 
 
@@ -171,6 +173,10 @@ def main() -> None:
             print(f"{py_cores:>15.2f} {py_share:>9.1%} | ", end="")
         ck_cores, ck_share = measure("clock", n)
         print(f"{ck_cores:>14.2f} {ck_share:>9.1%}", flush=True)
+        if f["late"]:
+            print(f"        media clock fell behind and restarted its schedule {f['late']} times")
+        for path, count in f["broken"].most_common(3):
+            print(f"        calls without the code: {count} × {path}")
         for reason, count in f["reasons"].most_common(3):
             print(f"        SIPp: {count} × {reason}")
     print(f"highest N with every key and outcome intact: {best}")
