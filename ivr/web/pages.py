@@ -16,7 +16,7 @@ from ivr.web.context import audit_event, gate, render, web
 from ivr.web.hourly import call_provider, compare, hourly_payload, report
 
 WHATIF_TIMEOUT_S = 300.0
-LINE_ROWS = 10  # line × region rows on the board (the rest: /api/queues, hotline stats)
+LINE_ROWS = 6  # line × region rows on the board (the rest: /api/queues, hotline stats)
 
 
 # ---- formatting (Jinja filters; one place for how a figure reads on the wall) --------------
