@@ -72,7 +72,7 @@ def menu_and_prompt_problems(directory: Path) -> list[str]:
     """menus.yaml and prompts.yaml present and valid; every prompt id the menus use has a text
     in every language a line offers."""
     from ivr.dialplan.menus import load_menus
-    from ivr.voice.prompts import PromptError, load_texts
+    from ivr.dialplan.yamlconf import load_yaml
 
     out: list[str] = []
     try:
@@ -81,12 +81,20 @@ def menu_and_prompt_problems(directory: Path) -> list[str]:
         return [str(p) for p in exc.problems]
     if not (directory / "prompts.yaml").is_file():
         return [f"{directory / 'prompts.yaml'}: missing (the prompts' texts)"]
-    try:
-        texts = load_texts(directory)
-    except (PromptError, OSError, ValueError) as exc:  # yaml errors are ValueErrors here
-        return [str(exc)[:300]]
-    except Exception as exc:  # noqa: BLE001 - a broken YAML file: say which, not a traceback
-        return [f"{directory / 'prompts.yaml'}: {type(exc).__name__}: {str(exc)[:200]}"]
+    texts: dict[str, set[str]] = {}
+    for name in ("prompts.yaml", "prompts_numbers.yaml"):  # as ivr.voice.prompts reads them
+        path = directory / name
+        if not path.is_file():
+            continue
+        try:
+            data = load_yaml(path).data
+        except ConfigError as exc:
+            return [str(p) for p in exc.problems]
+        if not isinstance(data, dict):
+            return [f"{path}: expected a mapping lang -> prompt id -> text"]
+        for lang, table in data.items():
+            if isinstance(table, dict):
+                texts.setdefault(str(lang), set()).update(str(k) for k in table)
     dp = load_dialplan(directory)
     langs = sorted({lang for line in dp.lines.values() for lang in line.languages})
     for lang in langs:

@@ -83,6 +83,14 @@ def _options(args: argparse.Namespace, **kw: Any) -> Any:
                    drain_timeout=args.drain, live_file=args.live_file, **kw)
 
 
+def _off_loop_writes(services: Any) -> tuple[Any, Any]:
+    """The AMI bridge's rows through the writer thread (drivers may not import ivr.service)."""
+    from ivr.service.writer import QueuedWrites, RecordWriter
+
+    writer = RecordWriter(services.factory)
+    return writer, QueuedWrites(services, writer)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     if args.asterisk or os.environ.get("HOTLINE_AMI_URL"):
         from ivr.drivers.ami import serve as ami
@@ -94,6 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for key, value in vars(args).items():
             if hasattr(theirs, key) and key not in ("func", "command"):
                 setattr(theirs, key, value)
+        theirs.off_loop_writes = _off_loop_writes  # rows via the writer thread (issue 13)
         return int(theirs.func(theirs) or 0)
     import asyncio
 

@@ -4,7 +4,8 @@
 - ``connection``: asyncio client (ActionID futures, lists, ping, reconnect with backoff).
 - ``bridge`` (+ ``calls``, ``agimap``, ``queuefeed``, ``originate``): AsyncAGI calls ↔ IVR
   sessions; ``agimap`` is the only IVR-command → AGI table.
-- ``dialler``: callbacks dialled with Originate; ``serve``: ``hotline serve --asterisk ami://…``.
+- ``dialler`` (+ ``dialguard``: only normalised Russian E.164 behind an allow-list): callbacks
+  dialled with Originate; ``serve``: ``hotline serve --asterisk ami://…``.
 - ``emulator`` (+ ``emulator_channel``, ``emulator_calls``, ``emulator_agi``, ``emulator_queue``): a FAKE Asterisk 22
   for tests and benchmarks, speaking the wire format of tests/data/asterisk transcripts.
 - ``cdr``: ``hotline import cdr`` — Asterisk's own CDR/CEL files close the gaps of a disconnected

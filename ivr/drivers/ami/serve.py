@@ -166,8 +166,11 @@ def write_fallback_row(hotline: Any, rec: CallRecord, writer: Any = None) -> Non
 async def serve(url: str | None = None, *, dialplans: str = "dialplans",
                 db_url: str | None = None, server_id: str | None = None,
                 recordings: str | None = None, enqueue_mode: str | None = None,
-                stop: asyncio.Event | None = None) -> None:
-    """Run until ``stop`` is set (or SIGINT/SIGTERM)."""
+                stop: asyncio.Event | None = None,
+                off_loop_writes: Any = None) -> None:
+    """Run until ``stop`` is set (or SIGINT/SIGTERM). ``off_loop_writes(services)`` →
+    ``(writer, services)``: a writer thread (``ivr.service.writer``, handed in by the service
+    layer, which drivers may not import) and the services routing rows to it."""
     from ivr.call.session import Hotline
 
     url = url or os.environ.get("HOTLINE_AMI_URL")
@@ -195,10 +198,9 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     except SecretError as exc:
         raise ValueError(str(exc)) from None
     gc.freeze()  # dialplan/menus live forever: keep them out of the collector's scans (p99)
-    from ivr.service.writer import QueuedWrites, RecordWriter
-
-    writer = RecordWriter(hotline.services.factory)  # rows leave the event loop (item 11)
-    hotline.services = QueuedWrites(hotline.services, writer)
+    writer = None
+    if off_loop_writes is not None:  # rows leave the event loop (item 11)
+        writer, hotline.services = off_loop_writes(hotline.services)
     cap = os.environ.get("HOTLINE_MAX_CALLS")
     conn, bridge = build(
         url, hotline, server_id=server_id or os.environ.get("HOTLINE_SERVER_ID"),
@@ -264,6 +266,9 @@ async def stop_bridge(conn: AMIConnection, bridge: Bridge, writer: Any,
     ended = await bridge.close(grace_s)
     with contextlib.suppress(Exception):  # calls starting until here were recorded at once
         await asyncio.wait_for(conn.close(), grace_s)
+    if writer is None:
+        log.info("bridge.stop_done", calls_ended=ended)
+        return
     await asyncio.to_thread(writer.close, 4 * grace_s)
     log.info("bridge.stop_done", calls_ended=ended, rows_written=writer.written,
              rows_updated=writer.updated, rows_lost=writer.lost)
@@ -292,7 +297,8 @@ def cmd_serve(args: Any) -> int:
     try:
         asyncio.run(serve(args.asterisk, dialplans=args.dialplans, db_url=args.db,
                           server_id=args.server_id, recordings=args.recordings,
-                          enqueue_mode=args.enqueue_mode))
+                          enqueue_mode=args.enqueue_mode,
+                          off_loop_writes=getattr(args, "off_loop_writes", None)))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

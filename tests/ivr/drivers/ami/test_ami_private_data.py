@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import stat
 from datetime import UTC, datetime, timedelta
+from typing import ClassVar
 
 from ivr.citizens import sms
 from ivr.store.base import make_engine
@@ -21,7 +22,7 @@ def test_service_gateway_keeps_no_clear_code_by_default(monkeypatch):
 
 
 class _Provider:
-    sent: list = []
+    sent: ClassVar[list[str]] = []
 
     def send(self, db, message, now):
         self.sent.append(message.render())

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from ivr.drivers.ami.emulator import AMIEmulator, CallerScript
 from ivr.drivers.ami.serve import build, serve, stop_bridge
+from ivr.service.cli import _off_loop_writes  # the production wiring of hotline serve
 from ivr.service.writer import QueuedWrites, RecordWriter
 from ivr.store.base import make_engine, session_factory
 from ivr.store.migrate import upgrade
@@ -39,7 +40,8 @@ def test_stop_with_50_calls_in_the_ivr_writes_50_rows(tmp_path, monkeypatch):
         async with AMIEmulator(time_scale=0.05) as emu:
             stop = asyncio.Event()
             task = asyncio.create_task(serve(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}",
-                                             db_url=url, server_id="srv", stop=stop))
+                                             db_url=url, server_id="srv", stop=stop,
+                                             off_loop_writes=_off_loop_writes))
             for _ in range(500):
                 if emu.sessions and all(s.mask is not None for s in emu.sessions):
                     break
