@@ -19,7 +19,7 @@ from queue_engine.paths import Inputs
 from queue_engine.results import ANSWERED, CLOSED, UNFINISHED, SimResult
 from queue_engine.variates import dist_table
 
-__all__ = ["available", "run", "warm"]
+__all__ = ["available", "run"]
 
 available = cn.available
 HEAP_SLACK = 1024  # event heap room beyond the agents and hours (tests shrink it to regrow)
@@ -176,14 +176,3 @@ def run(model: Model, inp: Inputs) -> SimResult:
     )
     res.events = n + int((oc == ANSWERED).sum()) + int((~np.isnan(res.wait)).sum()) + H
     return res
-
-
-def warm() -> None:
-    """Load (or, the first time, compile) the kernel in this process — before forking
-    worker processes, so they inherit it instead of each loading or compiling it."""
-    if available():
-        from queue_engine.model import mmc_model
-        from queue_engine.sim import draw_inputs
-
-        model = mmc_model(2, 0.01, 300.0, 600.0, hours=1)
-        run(model, draw_inputs(model, np.random.default_rng(0)))

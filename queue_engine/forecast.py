@@ -71,9 +71,9 @@ def run_forecast(
             if progress:
                 progress(1)
     else:
-        from queue_engine.compiled import warm
+        from queue_engine.sim import warm_compiled
 
-        warm()  # the compiled engine loaded once here: forked workers inherit it
+        warm_compiled()  # the compiled engine loaded once here: forked workers inherit it
         with ProcessPoolExecutor(max_workers=workers) as ex:
             for res in ex.map(_one, jobs, chunksize=max(1, reps // (workers * 4))):
                 runs.append(res)

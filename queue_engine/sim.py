@@ -92,3 +92,13 @@ def draw_inputs(model: Model, rng: np.random.Generator) -> Inputs:
         cidx = np.nonzero(closed)[0]
         asks = cidx[rng.random(cidx.size) < model.cb_after_hours]
     return Inputs(t_arr, g_arr, pat, svc, closed, asks, rng.spawn(len(model.skills)))
+
+
+def warm_compiled() -> None:
+    """Load (or, the first time, compile) the compiled kernel in this process — before forking
+    worker processes, so they inherit it instead of each loading or compiling it."""
+    if compiled.available():
+        from queue_engine.model import mmc_model
+
+        model = mmc_model(2, 0.01, 300.0, 600.0, hours=1)
+        compiled.run(model, draw_inputs(model, np.random.default_rng(0)))
