@@ -15,6 +15,8 @@ _COLUMNS = {c.name for c in Call.__table__.columns} - {"id"}
 # raises StringDataRightTruncation where SQLite would store it whole)
 _LIMITS = {c.name: c.type.length for c in Call.__table__.columns
            if getattr(c.type, "length", None)}
+_LIMITS["caller_number"] = 64  # encrypted (unbounded) column, but a number: a 100 kB caller id
+# from a hostile client is cut here, not stored whole
 MAX_TEXT = 4000  # unbounded text fields (detail, caller number) are kept to a sane size
 
 
