@@ -45,6 +45,8 @@ Out = list[Any]  # protocol commands and machine_io requests, in order
 RESULTS = ("self_served", "queued", "abandoned_ivr", "after_hours", "locked", "id_failed", "error")
 
 
+MAX_SAID_WAIT_S = 4 * 3600.0  # longer estimates are not said as a figure
+
 class IvrStateError(RuntimeError):
     """An event the current state cannot take: a bug in the driver or session."""
 
@@ -322,8 +324,10 @@ class IvrMachine:
         return self.p.after_hours, when
 
     def _on_wait(self, ev: io.WaitResult, now: datetime) -> Out:
-        if ev.seconds is None:
+        if ev.seconds is None or math.isnan(ev.seconds):  # no estimate: connect without one
             return self._final(now, "queued", self.p.connecting)
+        if ev.seconds > MAX_SAID_WAIT_S:  # e.g. inf when no agent serves the group: a figure
+            return self._ask(S.LONG_WAIT)  # would be wrong, the offer of a callback is not
         minutes = math.ceil(max(ev.seconds, 0.0) / 60.0)
         said = (*self.p.wait_expected, *self.speaker.minutes(minutes, self.lang)) if minutes \
             else self.p.wait_short

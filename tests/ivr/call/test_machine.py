@@ -189,6 +189,26 @@ def test_long_wait_offers_callback_that_keeps_place():
     assert row["outcome"] == "queued" and row["callback_requested"] and isinstance(cmds[-1], Hangup)
 
 
+@pytest.mark.parametrize("seconds", [float("inf"), 1e12, 5 * 3600])
+def test_an_endless_wait_estimate_offers_a_callback_without_a_figure(seconds):
+    """issue 13 item 14: an infinite estimate (no agent serves the group) crashed the call."""
+    m = machine()
+    m.start(NOW)
+    m.feed(Digits("5"), NOW)
+    cmds = m.feed(io.WaitResult(seconds), NOW)
+    assert prompts(cmds) == ["long_wait_offer"]
+    cmds = m.feed(Digits("2"), NOW)
+    assert isinstance(cmds[-1], Enqueue)
+
+
+def test_no_wait_estimate_connects_without_a_figure():
+    m = machine()
+    m.start(NOW)
+    m.feed(Digits("5"), NOW)
+    cmds = m.feed(io.WaitResult(float("nan")), NOW)
+    assert prompts(cmds) == ["connecting"] and isinstance(cmds[-1], Enqueue)
+
+
 def test_long_wait_declined_or_silent_stays_in_line():
     m = machine()
     m.start(NOW)
