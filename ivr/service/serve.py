@@ -144,6 +144,7 @@ class Service:
         from ivr.call.session import Hotline
         from ivr.call.waits import LiveWaits
         from ivr.call.writes import QueuedWrites
+        from ivr.citizens.sms import gateway_from_env
         from ivr.service.acd import AcdService
         from ivr.service.board import LiveBoard, load_figure_rules
         from ivr.store.migrate import upgrade_needed
@@ -158,6 +159,9 @@ class Service:
         scenario = load_scenario(o.scenario)
         self.centre = LiveCentre(scenario)
         hotline = Hotline.load(o.dialplans, db_url=o.db_url, waits=LiveWaits(self.centre))
+        # no one-time code in clear unless asked for (HOTLINE_SMS_DEV_CODES=1); a real provider
+        # through HOTLINE_SMS_GATEWAY=module:Class
+        hotline.services.gateway = gateway_from_env()
         self.factory = hotline.services.factory
         problem = upgrade_needed(self.factory.kw["bind"])
         if problem:

@@ -99,3 +99,24 @@ def test_writer_keeps_every_good_row_when_a_batch_fails(db_url):
     rows = {r.call_id: r for r in call_rows(db_url)}
     assert set(rows) == {"a", "b"} and writer.lost == 1
     assert (rows["a"].outcome, rows["a"].agent_id) == ("answered", "agent-7")
+
+
+@pytest.mark.parametrize(("env", "reveal"), [(None, False), ("1", True)])
+def test_serve_keeps_no_code_in_clear_unless_asked(db_url, monkeypatch, env, reveal):
+    """issue 13 item 13: the embedded gateway of `hotline serve` stores one-time codes only as
+    HMACs; clear dev codes (what `hotline demo`'s fictitious callers read) only when asked."""
+    if env is None:
+        monkeypatch.delenv("HOTLINE_SMS_DEV_CODES", raising=False)
+    else:
+        monkeypatch.setenv("HOTLINE_SMS_DEV_CODES", env)
+
+    async def body():
+        svc = Service(Options(db_url=db_url, sip=False, web=False, start=MONDAY_10,
+                              forecast=False))
+        await svc.start()
+        try:
+            return svc.hotline.services.gateway.reveal_codes
+        finally:
+            await svc.stop()
+
+    assert asyncio.run(body()) is reveal
