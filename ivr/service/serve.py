@@ -309,9 +309,13 @@ class Service:
         from ivr.service.agents import sip_hook
 
         o = self.opts
+        from ivr.records.recordings import CallRecorder
+
+        factory = self.factory  # calls are recorded (encrypted) unless the caller refuses
         self.sip = SipEndpoint(self.hotline, host=o.sip_host, port=o.sip_port,
                                recordings=o.recordings, clock=self.clock.now,
-                               on_enqueue=sip_hook(self.acd, self.hotline))
+                               on_enqueue=sip_hook(self.acd, self.hotline),
+                               recorder=lambda session, now: CallRecorder(factory, session, now))
         try:
             await self.sip.start()
         except OSError as exc:

@@ -60,7 +60,9 @@ async def call_documents(svc: Service, rtp_sock, port: int, hang_up_after: float
 
 @pytest.mark.parametrize("hang_up_after", [None, 1.0])
 def test_sip_caller_waits_on_hold_then_agent_answers(db_url, short_prompts,  # noqa: F811
-                                                     hang_up_after):
+                                                     hang_up_after, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOTLINE_RECORDINGS_DIR", str(tmp_path / "rec"))
+
     async def body():
         svc = Service(Options(db_url=db_url, sip_port=0, web=False, start=MONDAY_10,
                               speed=120.0, recordings=str(short_prompts), forecast=False))
@@ -81,6 +83,9 @@ def test_sip_caller_waits_on_hold_then_agent_answers(db_url, short_prompts,  # n
     packets = asyncio.run(body())
     [row] = call_rows(db_url)
     assert packets > 50  # the caller heard the IVR and the hold prompt (20 ms packets)
+    # serve records the call (the caller did not refuse), encrypted, never as a plain WAV
+    assert len(list((tmp_path / "rec").rglob("*.wav.enc"))) == 1
+    assert not list((tmp_path / "rec").rglob("*.wav"))
     if hang_up_after is None:
         assert row.outcome == "answered" and row.agent_id.startswith("agent-")
         assert (row.answered_at - row.started_at).total_seconds() > 10  # he did wait
