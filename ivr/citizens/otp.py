@@ -3,7 +3,7 @@
 * A code is 6 digits from :mod:`secrets`. The database keeps ``HMAC-SHA256(key, call_id|id|code)``
   with a key derived from the server secret, so a database copy cannot be turned back into codes
   (a plain hash of a 6-digit code would fall to a million guesses). The code is never logged.
-* Valid :attr:`OtpPolicy.ttl` (5 min), :attr:`OtpPolicy.max_tries` (3) tries. A new code voids
+* Valid :attr:`OtpPolicy.ttl` (5 min; the SMS says the policy's figure), :attr:`OtpPolicy.max_tries` (3) tries. A new code voids
   the previous one; a hang-up voids the live one (:func:`invalidate`).
 * Resend schedule per call (SPEC §6): the first at once, the 2nd ≥ 1 min after the 1st, the 3rd
   ≥ 5 min after the 2nd, then every ≥ 10 min; at most 5 codes per call, then the call must end.
@@ -41,8 +41,8 @@ DEFAULT_IDENT_POLICY = IdentPolicy()
 
 OTP_TEXT = {
     "ru": "Код для подтверждения личности на горячей линии Госуслуг: {code}. Никому его не "
-          "сообщайте. Действует 5 минут.",
-    "en": "Gosuslugi hotline identity code: {code}. Do not share it. Valid for 5 minutes.",
+          "сообщайте. Действует {ttl} мин.",
+    "en": "Gosuslugi hotline identity code: {code}. Do not share it. Valid for {ttl} min.",
 }
 
 
@@ -159,7 +159,9 @@ def send_code(db: Session, *, call_id: str, citizen_id: int, now: datetime,
                    expires_at=expires, tries=0, state="live",
                    code_hmac=code_hmac(secret, call_id, send_no, code)))
     db.flush()
-    gateway.send(db, SmsMessage(to=mobile, text=OTP_TEXT.get(lang, OTP_TEXT["ru"]),
+    text = OTP_TEXT.get(lang, OTP_TEXT["ru"]).replace(  # the lifetime is the policy's, said
+        "{ttl}", f"{policy.ttl.total_seconds() / 60:g}")  # as "мин." (no plural forms needed)
+    gateway.send(db, SmsMessage(to=mobile, text=text,
                                 secret_part=code, call_id=call_id, expires_at=expires), now)
     log.info("otp_sent", call_id=call_id, send_no=send_no)
     return SendResult("sent", send_no, expires, sends_left=policy.max_sends - send_no)

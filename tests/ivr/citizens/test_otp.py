@@ -64,6 +64,16 @@ def test_code_is_six_digits_stored_only_as_hmac(db):
     assert entry.to == "+*********67"  # the demo citizen's mobile, masked
 
 
+def test_the_sms_states_the_policys_lifetime(db):
+    """The lifetime said in the SMS is the policy's, not a "5 минут" written in the text."""
+    otp.send_code(db, call_id="call-9", citizen_id=db.info["citizen_id"], now=NOW,
+                  gateway=sms.OutboxGateway(), policy=otp.OtpPolicy(ttl=timedelta(minutes=3)))
+    assert "Действует 3 мин." in sms.list_outbox(db, NOW, call_id="call-9")[0].text
+    later = NOW + timedelta(hours=2)  # past the account's resend gap and hourly budget
+    assert send(db, later).status == "sent"
+    assert "Действует 5 мин." in sms.list_outbox(db, later, call_id="call-1")[0].text
+
+
 def test_right_code_once_then_no_live_code_and_dev_code_wiped(db):
     send(db, NOW)
     code = last_code(db)
