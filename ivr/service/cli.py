@@ -171,6 +171,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _seed_registry(factory: Any) -> None:
     """The fictitious citizens the demo callers identify as (idempotent)."""
     from ivr.citizens.registry import seed
+    from ivr.service.demo import DEMO_CITIZENS
 
     with factory.begin() as db:
-        seed(db)
+        seed(db, DEMO_CITIZENS)

@@ -36,6 +36,11 @@ DB_STATES = frozenset({"ID_NUMBER", "ID_BIRTH", "ID_INN", "CODE_ENTRY", "APP_NUM
                        "LONG_WAIT", "AFTER_HOURS", "TICKET_NUMBER"})
 
 
+# fictitious citizens the demo callers identify as: enough that the per-account budget of
+# one-time codes (SPEC §6: 5 an hour) is not what a demo hour shows
+DEMO_CITIZENS = 200
+
+
 @dataclass
 class DemoStats:
     placed: int = 0
@@ -114,7 +119,7 @@ def plan_calls(svc: Any, start: float, duration_s: float, *, seed: int = 0,
     t, g = t[pick] + origin, g[pick]
     draws = SkillDraws(svc.centre.model, rng.spawn(len(model.skills)))
     paths = skill_paths(svc.hotline.menus)
-    people = fictitious_citizens(20)
+    people = fictitious_citizens(DEMO_CITIZENS)
     dids = [(n.e164, n.line) for n in svc.hotline.dialplan.numbers.values()
             if n.line in ("federal", "regional")]
     weights = np.array([3.0 if line == "federal" else 1.0 for _, line in dids])

@@ -32,9 +32,10 @@ def test_demo_minutes_give_answered_and_abandoned_calls_once_each(db_url, tmp_pa
 
     async def traffic(svc):
         from ivr.citizens.registry import seed
+        from ivr.service.demo import DEMO_CITIZENS
 
         with svc.factory.begin() as db:
-            seed(db, today=MONDAY_12.date())
+            seed(db, DEMO_CITIZENS, today=MONDAY_12.date())
         callers = plan_calls(svc, svc.clock.ts(), 12 * 60.0, seed=4, scale=4.0)
         seen["planned"] = len(callers)
         task = asyncio.create_task(generate(svc, callers, svc.stop_event))
@@ -53,6 +54,8 @@ def test_demo_minutes_give_answered_and_abandoned_calls_once_each(db_url, tmp_pa
     outcomes = Counter(r.outcome for r in rows)
     assert "queued" not in outcomes  # every queued call ended with its true outcome
     assert outcomes["answered"] > 50 and outcomes["abandoned"] > 0
+    # the demo's callers identify as seeded citizens; a tenth key a wrong SNILS on purpose
+    assert outcomes["id_failed"] < 0.25 * len(rows)
     assert summary["lost"] == 0 and summary["rows_written"] == len(rows)
     for r in rows:
         if r.outcome == "answered":
