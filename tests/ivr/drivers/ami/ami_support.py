@@ -62,3 +62,41 @@ class Harness:
 from pathlib import Path
 
 _REC = Path("/opt/hotline/recordings")
+
+
+def db_hotline(factory: Any) -> Any:
+    """The real IVR over ``factory``'s database, waits fixed at 60 s (no queue engine needed)."""
+    from ivr.call.services import DbServices
+    from ivr.call.session import Hotline, SpeechSpeaker
+    from ivr.call.waits import FixedWait
+    from ivr.dialplan.menus import load_menus
+    from ivr.dialplan.model import load_dialplan
+
+    dp = load_dialplan("dialplans")
+    return Hotline(dp, load_menus("dialplans"), DbServices(factory, FixedWait(60)),
+                   SpeechSpeaker(dp.tz))
+
+
+def run_bridge_calls(hotline: Any, place: Any, n: int, **build_kw: Any) -> list[CallRecord]:
+    """Place calls on the emulator (``place(emu)``) through the real bridge of ``hotline serve
+    --asterisk`` until ``n`` calls have ended; their records, as the bridge wrote them."""
+    from ivr.drivers.ami.serve import build
+
+    async def main() -> list[CallRecord]:
+        records: list[CallRecord] = []
+        async with AMIEmulator(time_scale=0.002) as emu:
+            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hotline,
+                                 server_id="ast1", clock=lambda: MONDAY_10, **build_kw)
+            inner = bridge.on_call_end
+            bridge.on_call_end = lambda r: (records.append(r), inner(r))
+            await conn.start()
+            place(emu)
+            for _ in range(2000):
+                if len(records) >= n:
+                    break
+                await asyncio.sleep(0.01)
+            await bridge.close()
+            await conn.close()
+        return records
+
+    return asyncio.run(main())

@@ -6,19 +6,11 @@ bounded column, so the call keeps its one row on both.
 """
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from ami_support import MONDAY_10
+from ami_support import MONDAY_10, db_hotline, run_bridge_calls
 from sqlalchemy import select
 
-from ivr.call.services import DbServices
-from ivr.call.session import Hotline, SpeechSpeaker
-from ivr.call.waits import FixedWait
-from ivr.dialplan.menus import load_menus
-from ivr.dialplan.model import load_dialplan
-from ivr.drivers.ami.emulator import AMIEmulator, CallerScript
-from ivr.drivers.ami.serve import build
+from ivr.drivers.ami.emulator import CallerScript
 from ivr.store.base import make_engine, session_factory
 from ivr.store.calls import record_call
 from ivr.store.migrate import upgrade
@@ -34,28 +26,9 @@ def test_long_caller_id_and_did_keep_their_rows(db_url, monkeypatch):
     engine = make_engine(db_url)
     upgrade(engine)
     factory = session_factory(engine)
-    dp = load_dialplan("dialplans")
-    hl = Hotline(dp, load_menus("dialplans"), DbServices(factory, FixedWait(60)),
-                 SpeechSpeaker(dp.tz))
-
-    async def main():
-        records = []
-        async with AMIEmulator(time_scale=0.002) as emu:
-            conn, bridge = build(f"ami://ivr:ivrsecret@127.0.0.1:{emu.port}", hl,
-                                 server_id="ast1", clock=lambda: MONDAY_10)
-            inner = bridge.on_call_end
-            bridge.on_call_end = lambda r: (records.append(r), inner(r))
-            await conn.start()
-            emu.place_call(dnid=LONG_DID, callerid="79161234567", script=CallerScript())
-            emu.place_call(callerid=LONG_CALLER, script=CallerScript(presses=["4"]))
-            for _ in range(2000):
-                if len(records) >= 2:
-                    break
-                await asyncio.sleep(0.01)
-            await bridge.close()
-            await conn.close()
-        return records
-    records = asyncio.run(main())
+    records = run_bridge_calls(db_hotline(factory), lambda emu: (
+        emu.place_call(dnid=LONG_DID, callerid="79161234567", script=CallerScript()),
+        emu.place_call(callerid=LONG_CALLER, script=CallerScript(presses=["4"]))), 2)
     with factory() as db:
         rows = {c.call_id: c for c in db.scalars(select(Call))}
     assert len(records) == 2 and {r.call_id for r in records} == set(rows)
