@@ -397,6 +397,16 @@ def with_skill_times(centre: Centre, times: dict[str, SkillTimes] | dict[str, di
     return centre.model_copy(update={"skills": skills})
 
 
+def with_dispersion(sc: Scenario, spread: float) -> Scenario:
+    """``sc`` with every skill's daily volume over-dispersed by a gamma day factor of ``spread``
+    (0 keeps it Poisson): the world the fit and backtest benchmarks test against."""
+    if not spread:
+        return sc
+    arr = sc.arrivals.model_copy(update={"dispersion": {s: spread
+                                                        for s in sc.arrivals.daily_calls}})
+    return sc.model_copy(update={"arrivals": arr})
+
+
 def scenario_from_mapping(data: dict[str, Any], centre: Centre) -> Scenario:
     """A scenario held as a mapping (e.g. just fitted) with its centre given: as loaded."""
     sc = Scenario.model_validate({**data, "centre": centre})

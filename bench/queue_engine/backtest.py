@@ -27,7 +27,7 @@ from queue_engine.forecast import run_forecast, working_hours
 from queue_engine.model import Model
 from queue_engine.records import calendar_model, from_simulation
 from queue_engine.report import hourly
-from queue_engine.scenario import load_scenario, scenario_from_mapping
+from queue_engine.scenario import load_scenario, scenario_from_mapping, with_dispersion
 from queue_engine.sim import simulate
 
 MONDAY = dt.date(2026, 10, 19)
@@ -63,10 +63,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     sc = load_scenario()
-    if args.dispersion:
-        arr = sc.arrivals.model_copy(update={"dispersion": {s: args.dispersion
-                                                            for s in sc.arrivals.daily_calls}})
-        sc = sc.model_copy(update={"arrivals": arr})
+    sc = with_dispersion(sc, args.dispersion)
     true_model = Model.from_scenario(sc)
     hol = [d for d in sc.centre.holidays if MONDAY <= d < MONDAY + dt.timedelta(7 * args.weeks)]
     world = calendar_model(true_model, MONDAY, args.weeks, hol)

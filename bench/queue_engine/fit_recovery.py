@@ -21,7 +21,7 @@ import numpy as np
 from queue_engine.fit import fit_scenario
 from queue_engine.model import Model
 from queue_engine.records import calendar_model, from_simulation
-from queue_engine.scenario import DAYS, load_scenario
+from queue_engine.scenario import DAYS, load_scenario, with_dispersion
 from queue_engine.sim import simulate
 
 MONDAY = dt.date(2026, 10, 26)
@@ -34,10 +34,7 @@ def main() -> None:
     ap.add_argument("--dispersion", type=float, default=0.0)
     args = ap.parse_args()
     sc = load_scenario()
-    if args.dispersion:
-        arr = sc.arrivals.model_copy(update={"dispersion": {s: args.dispersion
-                                                            for s in sc.arrivals.daily_calls}})
-        sc = sc.model_copy(update={"arrivals": arr})
+    sc = with_dispersion(sc, args.dispersion)
     hol = [d for d in sc.centre.holidays if MONDAY <= d < MONDAY + dt.timedelta(7 * args.weeks)]
     model = calendar_model(Model.from_scenario(sc), MONDAY, args.weeks, hol)
     menus = {s: s for s in sc.centre.skills}  # the branch label: main:<skill>:<skill>

@@ -159,3 +159,13 @@ def test_forecast_from_fitted_matches_forecast_from_truth(known) -> None:
         ha, hb = a.summary.half[metric][hours, -1], b.summary.half[metric][hours, -1]
         ok = np.abs(ma - mb) <= 1.5 * np.hypot(ha, hb) + 1e-9
         assert ok.mean() >= 0.9, (metric, ok.mean(), np.c_[ma, mb, ha, hb][~ok].round(3))
+
+
+def test_with_dispersion_reaches_the_simulators_model():
+    from queue_engine.model import Model
+    from queue_engine.scenario import load_scenario, with_dispersion
+
+    sc = load_scenario()
+    assert with_dispersion(sc, 0.0) is sc
+    model = Model.from_scenario(with_dispersion(sc, 0.1))
+    assert model.arr_cv is not None and set(model.arr_cv.tolist()) == {0.1}
