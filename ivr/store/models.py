@@ -38,6 +38,8 @@ class Call(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # when the IVR handed the caller to the queue (NULL before migration 0007 or never queued)
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class AuditEntry(Base):
