@@ -71,10 +71,11 @@ class AcdService:
     def left_before_queue(self, call_id: str) -> None:
         """The caller hung up after the IVR's ``queued`` but before reaching the queue (during
         the "connecting" prompt): an abandonment after 0 s, not a call waiting forever."""
-        if self.handed.pop(call_id, None) is not None and call_id not in self.tickets:
+        handed = self.handed.pop(call_id, None)
+        if handed is not None and call_id not in self.tickets:
             now = self.clock.ts()
             self.outcomes["abandoned"] += 1
-            self.write(call_id, outcome="abandoned", ended_at=_utc(now),
+            self.write(call_id, outcome="abandoned", ended_at=_utc(now), queued_at=_utc(handed),
                        detail="abandoned after 0 s: hung up before reaching the queue")
             self.on_change()
 
@@ -177,7 +178,8 @@ class AcdService:
         t.done = True
         self.tickets.pop(t.call_id, None)
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        fields: dict[str, Any] = {"outcome": outcome, "ended_at": _utc(at), "detail": detail}
+        fields: dict[str, Any] = {"outcome": outcome, "ended_at": _utc(at), "detail": detail,
+                                  "queued_at": _utc(t.joined)}
         if t.agent is not None:
             fields.update(agent_id=t.agent, answered_at=_utc(t.answered_at or at))
         self.write(t.call_id, **fields)

@@ -4,11 +4,11 @@ Why here: ``queue_engine`` never touches the database (ARCHITECTURE rule 3); thi
 turns rows into :class:`queue_engine.records.CallRecords` and nothing else.  No personal
 field is read: the caller is the keyed hash ``caller_hash`` (enough to link a retrial).
 
-The queue join time: the table has no column for it yet.  It is derived from what the
-drivers write — ``detail`` "… after W s …" of a final queue outcome (the live ACD and the
-AMI bridge both write it) gives ``answered_at − W`` or ``ended_at − W``; a row still
-``queued`` (or ``callback``: a callback taken instead of waiting) joined at its ``ended_at``
-(the IVR's hand-over).  Rows without either have no
+The queue join time is the ``queued_at`` column (migration 0007), which the live ACD and the
+AMI bridge write with a final queue outcome.  Rows written before it lack it and are read as
+before: ``detail`` "… after W s …" of a final queue outcome gives ``answered_at − W`` or
+``ended_at − W``; a row still ``queued`` (or ``callback``: a callback taken instead of
+waiting) joined at its ``ended_at`` (the IVR's hand-over).  Rows without either have no
 queue wait (nan) and still count as calls.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from queue_engine.records import CallRecords
 _WAITED = re.compile(r"\bafter (\d+(?:\.\d+)?) s\b")
 _COLS = (Call.call_id, Call.caller_hash, Call.line, Call.region, Call.skill, Call.outcome,
          Call.menu_path, Call.callback_requested, Call.agent_id, Call.detail, Call.started_at,
-         Call.answered_at, Call.ended_at)
+         Call.answered_at, Call.ended_at, Call.queued_at)
 
 
 def queued_at(row: dict[str, Any]) -> datetime | None:

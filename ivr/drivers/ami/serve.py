@@ -102,23 +102,24 @@ def queue_final(rec: CallRecord) -> dict[str, Any] | None:
     since = rec.queued_at or rec.ended_at
     left = rec.left_queue_at or rec.ended_at
     waited = max(0.0, (left - since).total_seconds())
+    joined = {"queued_at": rec.queued_at} if rec.queued_at is not None else {}
     if rec.queue_result == "answered":
         agent = (rec.agent or "unknown")[:32]
-        return {"outcome": "answered", "agent_id": agent,
+        return {"outcome": "answered", "agent_id": agent, **joined,
                 "answered_at": rec.answered_at or left, "ended_at": rec.ended_at,
                 "detail": f"answered by {agent} after {waited:.0f} s in {queue}"}
     if rec.queue_result == "timeout":
-        return {"outcome": "timeout", "ended_at": left,
+        return {"outcome": "timeout", "ended_at": left, **joined,
                 "detail": f"queue timeout after {waited:.0f} s in {queue}"}
     if rec.queue_result == "abandoned":
-        return {"outcome": "abandoned", "ended_at": left,
+        return {"outcome": "abandoned", "ended_at": left, **joined,
                 "detail": f"abandoned after {waited:.0f} s in {queue}"}
     if rec.end_reason == "bridge_stopped_in_queue":  # Asterisk still holds the caller
         return {"detail": f"in {queue} when the bridge stopped; the result is in Asterisk's "
                           "CDR (hotline import cdr)"}
     if rec.queued_at is not None or rec.end_reason == "ended_while_disconnected":
         # joined but no result seen (the link was down when the caller left): not answered
-        return {"outcome": "abandoned", "ended_at": rec.ended_at,
+        return {"outcome": "abandoned", "ended_at": rec.ended_at, **joined,
                 "detail": f"left the queue, result not seen ({rec.end_reason})"[:500]}
     log.warning("call.queue_never_joined", call_id=rec.call_id, queue=rec.queue)
     return None  # Asterisk never put it in a queue (no such queue?): 'queued' stays

@@ -89,7 +89,9 @@ def test_sip_caller_waits_on_hold_then_agent_answers(db_url, short_prompts,  # n
     if hang_up_after is None:
         assert row.outcome == "answered" and row.agent_id.startswith("agent-")
         assert (row.answered_at - row.started_at).total_seconds() > 10  # he did wait
+        assert row.started_at < row.queued_at <= row.answered_at  # the hand-over (issue 11)
         assert row.ended_at > row.answered_at
     else:
         assert row.outcome == "abandoned" and row.agent_id is None
         assert "abandoned after" in row.detail
+        assert row.started_at < row.queued_at <= row.ended_at

@@ -106,3 +106,29 @@ def test_report_hourly_json_and_csv(filled, monkeypatch, capsys) -> None:
     assert main(["report", "hourly", "--date", "2026-11-18", "--reps", "0", "--csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("date,skill,hour") and len(lines) > 12
+
+
+def test_queued_at_column_wins_and_old_rows_still_read(tmp_path) -> None:
+    """Rows with ``queued_at`` (migration 0007) give the wait from the column, even when
+    ``detail`` says nothing about it; rows written before it are read from ``detail``."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'q.db'}")
+    upgrade(engine)
+    t0 = dt.datetime(2026, 11, 18, 9, tzinfo=dt.UTC)
+    s = dt.timedelta(seconds=1)
+    rows = [
+        {"call_id": "new:ans", "skill": "tech", "outcome": "answered", "agent_id": "a1",
+         "detail": "answered by a1", "started_at": t0, "queued_at": t0 + 40 * s,
+         "answered_at": t0 + 157 * s, "ended_at": t0 + 400 * s},
+        {"call_id": "new:ab", "skill": "tech", "outcome": "abandoned", "detail": None,
+         "started_at": t0, "queued_at": t0 + 30 * s, "answered_at": t0,
+         "ended_at": t0 + 95 * s},
+        {"call_id": "old:ab", "skill": "tech", "outcome": "abandoned",
+         "detail": "abandoned after 61 s in queue tech", "started_at": t0 + 2 * s,
+         "answered_at": t0 + 2 * s, "ended_at": t0 + 200 * s},
+    ]
+    with session_factory(engine)() as db:
+        db.execute(insert(Call), rows)
+        db.commit()
+        back = read_calls(db)
+    waits = dict(zip(back.call_id, back.wait, strict=True))
+    assert waits == {"new:ans": 117.0, "new:ab": 65.0, "old:ab": 61.0}

@@ -70,6 +70,7 @@ def test_answered_call_gets_agent_and_pickup_time(hotline):
     row = _row(factory, rec.call_id)
     assert (row.outcome, row.agent_id) == ("answered", "PJSIP/alice")
     assert rec.queued_at is not None and row.answered_at >= rec.queued_at  # the agent's pick-up
+    assert row.queued_at == rec.queued_at  # the queue join, in its own column (issue 11)
     assert row.ended_at > row.answered_at  # the talk, not the moment of queueing
     assert "answered by PJSIP/alice" in row.detail
 
@@ -82,4 +83,5 @@ def test_caller_leaving_the_queue_is_an_abandon(hotline, how):
     assert rec.queue_result == "abandoned"
     assert (row.outcome, row.agent_id) == ("abandoned", None)
     waited = (row.ended_at - rec.queued_at).total_seconds()
+    assert row.queued_at == rec.queued_at
     assert waited >= 25 and f"abandoned after {waited:.0f} s" in row.detail
