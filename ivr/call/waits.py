@@ -6,8 +6,9 @@ The IVR codes against :class:`WaitEstimator` only. Three answers, from best to s
   fed by the bridge's queue events): who is waiting now, agents on duty.
 * :class:`ForecastWaits` — the queue engine's week forecast for the hour (no live state; the
   default of ``hotline call`` and of a bridge without queue events).
-* :class:`PublishedWaits` — the waits the hotline publishes (SPEC §3, document 000), for when
-  the queue engine is not installed; also a stable figure for tests.
+* :class:`PublishedWaits` — the waits the hotline publishes (``published_waits`` of
+  ``dialplans/centre.yaml``, read by the one centre loader the dashboard's hourly view and
+  ``hotline report hourly`` use too); a stable figure for tests and benchmarks.
 
 A skill the queue engine does not know gets None (no announcement) rather than an error: the
 caller is still queued.
@@ -15,6 +16,7 @@ caller is still queued.
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,36 +27,34 @@ class WaitEstimator(Protocol):
         ...
 
 
-# (first hour, end hour, mean minutes) on weekdays; midpoints of the published ranges.
-WEEKDAY_BANDS: tuple[tuple[int, int, float], ...] = (
-    (8, 12, 3.0), (12, 15, 6.5), (15, 18, 3.0), (18, 20, 4.0),
-)
-WEEKEND_MINUTES = 9.5
-
-
 class PublishedWaits:
-    """SPEC §3 (document 000): weekdays 08–12 and 15–18 2–4 min, 12–15 5–8, 18–20 3–5,
-    weekends 7–12. Outside those bands (agents off duty) the answer is None."""
+    """The midpoint of the published band of the caller's local hour (``published_waits`` of
+    ``centre.yaml``, hours local in its ``timezone``); None outside every band (agents off
+    duty, or a day the centre publishes no wait for).
 
-    def __init__(self, tz: str = "Europe/Moscow",
-                 bands: tuple[tuple[int, int, float], ...] = WEEKDAY_BANDS,
-                 weekend_minutes: float = WEEKEND_MINUTES, scale: float = 1.0) -> None:
-        self.tz = ZoneInfo(tz)
-        self.bands = bands
-        self.weekend_minutes = weekend_minutes
+    ``centre``: a ``queue_engine.scenario.Centre`` or a path to its YAML (default
+    ``dialplans/centre.yaml``); a bad file is refused as ``file:line: key.path: message``
+    (``queue_engine.scenario.ScenarioError``). ``tz`` overrides the centre's zone."""
+
+    def __init__(self, tz: str | None = None, *, centre: Any = None,
+                 scale: float = 1.0) -> None:
+        from queue_engine.scenario import load_centre
+
+        c = load_centre(centre) if centre is None or isinstance(centre, str | Path) else centre
+        self.tz = ZoneInfo(tz or c.timezone)
+        #: week hour (Monday 00–01 = 0) -> (low, high) seconds, as the hourly report has them
+        self.bands: dict[int, tuple[float, float]] = c.bands()
         self.scale = scale
 
     def expected_wait(self, skill: str, at: datetime, priority: int = 0) -> float | None:
         local = at.astimezone(self.tz)
-        if local.weekday() >= 5:
-            minutes: float | None = self.weekend_minutes
-        else:
-            minutes = next((m for lo, hi, m in self.bands if lo <= local.hour < hi), None)
-        if minutes is None:
+        band = self.bands.get(local.weekday() * 24 + local.hour)
+        if band is None:
             return None
+        seconds = (band[0] + band[1]) / 2
         if priority > 0:  # served ahead of the ordinary queue
-            minutes /= 1 + priority
-        return minutes * 60.0 * self.scale
+            seconds /= 1 + priority
+        return seconds * self.scale
 
 
 class ForecastWaits:
@@ -81,7 +81,7 @@ class LiveWaits:
         return float(self.centre.expected_wait_new(skill, at.timestamp(), priority))
 
 
-def default_waits(tz: str = "Europe/Moscow") -> WaitEstimator:
+def default_waits(tz: str | None = None) -> WaitEstimator:
     """The queue engine's forecast when it is installed, else the published waits."""
     import importlib.util
 
