@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from queue_engine.live import MSK, LiveCentre, week_hour_origin
+from queue_engine.live import LiveCentre, week_hour_origin
 from queue_engine.live_figures import LiveFigures
 from queue_engine.records import QueueCall
 from queue_engine.variates import SkillDraws
@@ -309,7 +309,7 @@ class LiveAcd:
             self._take(best, now, out)
 
     def _roster(self, now: float) -> list[Connect]:
-        origin = week_hour_origin(now)
+        origin = week_hour_origin(now, self.centre.tz)  # roster hours are the centre's local
         h = int((now - origin) // 3600)
         H = self.model.horizon_hours
         holiday = self._holiday(now)
@@ -344,7 +344,7 @@ class LiveAcd:
         """A public holiday of the centre's calendar: only 24/7 teams work (as the IVR says)."""
         if not self.holidays:
             return False
-        return dt.datetime.fromtimestamp(now, MSK).date() in self.holidays
+        return dt.datetime.fromtimestamp(now, self.centre.tz).date() in self.holidays
 
     def _login(self, t: int, now: float) -> _Agent:
         if self._free_numbers:

@@ -5,6 +5,10 @@ AgentConnect / QueueMemberAdded…) or the IVR turn their events into the method
 calls below and pass the time in; nothing here reads a clock or a socket.  The
 roster of the scenario supplies the agents *scheduled* for coming hours; live
 agent counts override it for the current hour.
+
+Hours are local time in the centre's ``timezone`` (``dialplans/centre.yaml``, an IANA zone read
+with :mod:`zoneinfo`): a roster hour, a holiday and a forecast hour are looked up there, never
+in a fixed offset.  A model stated without a scenario uses :data:`DEFAULT_TZ`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -22,17 +27,23 @@ from queue_engine.records import QueueCall
 from queue_engine.scenario import Scenario, load_scenario
 from queue_engine.sim import skill_staff
 
-__all__ = ["MSK", "LiveCentre", "LiveQueue", "expected_wait_at", "week_hour_origin"]
+__all__ = ["DEFAULT_TZ", "MSK", "LiveCentre", "LiveQueue", "expected_wait_at",
+           "week_hour_origin"]
 # the live ACD (agents, routing, timers) and its figures: queue_engine.acd
 
-MSK = dt.timezone(dt.timedelta(hours=3), "MSK")  # Moscow: UTC+3, no DST since 2014
+DEFAULT_TZ = "Europe/Moscow"  # the centre's zone when no scenario names one
+MSK = ZoneInfo(DEFAULT_TZ)  # kept for callers that name Moscow on purpose (tests, demos)
 
 
-def week_hour_origin(now: float) -> float:
-    """Epoch seconds of the Monday 00:00 (Moscow) that starts ``now``'s week."""
-    local = dt.datetime.fromtimestamp(now, MSK)
-    monday = (local - dt.timedelta(days=local.weekday())).replace(
-        hour=0, minute=0, second=0, microsecond=0)
+def week_hour_origin(now: float, tz: dt.tzinfo = MSK) -> float:
+    """Epoch seconds of the Monday 00:00 (local time in ``tz``) that starts ``now``'s week.
+
+    ``(now - origin) // 3600`` is then the week hour (Monday 00–01 = 0) — exact in zones
+    without daylight saving (all of Russia since 2014); across a DST change it is off by the
+    shift for the rest of that week."""
+    local = dt.datetime.fromtimestamp(now, tz)
+    monday = dt.datetime.combine(local.date() - dt.timedelta(days=local.weekday()),
+                                 dt.time(0), tz)
     return monday.timestamp()
 
 
@@ -44,6 +55,7 @@ class LiveQueue:
     aht: float
     patience: float
     roster: list[float]  # agents scheduled per hour of the week (Monday 00–01 first)
+    tz: dt.tzinfo = MSK  # the centre's zone: the roster's hours are local there
     waiting: dict[str, tuple[int, float]] = field(default_factory=dict)  # id -> (prio, join)
     agents: set[str] = field(default_factory=set)
     busy: set[str] = field(default_factory=set)
@@ -90,7 +102,7 @@ class LiveQueue:
 
     def expected_wait(self, position: int, now: float, live_agents: bool = True) -> float:
         """EWT for a caller with ``position`` callers ahead (roster-aware QL_m)."""
-        origin = week_hour_origin(now)
+        origin = week_hour_origin(now, self.tz)
         agents_now = float(len(self.agents)) if live_agents and self.agents else None
         return ql_schedule(position, now, self.roster, self.aht, self.patience,
                            agents_now=agents_now, hour_of=origin)
@@ -99,14 +111,17 @@ class LiveQueue:
 class LiveCentre:
     """All skill groups of a scenario; the object the IVR and the AMI bridge share."""
 
-    def __init__(self, scenario: Scenario | None = None, *, model: Model | None = None) -> None:
+    def __init__(self, scenario: Scenario | None = None, *, model: Model | None = None,
+                 tz: str | None = None) -> None:
         sc = scenario if scenario is not None or model is not None else load_scenario()
         model = model if model is not None else Model.from_scenario(sc)
         self.scenario, self.model = sc, model  # scenario None: a model stated directly
+        #: the centre's zone (``centre.yaml`` ``timezone``): roster hours and holidays are local
+        self.tz = ZoneInfo(tz or (sc.centre.timezone if sc is not None else DEFAULT_TZ))
         eff = skill_staff(model)
         self.queues = {
             sid: LiveQueue(sid, float(model.aht_mean[g]), float(model.pat_mean[g]),
-                           eff[g].tolist())
+                           eff[g].tolist(), tz=self.tz)
             for g, sid in enumerate(model.skills)
         }
         self._where: dict[str, str] = {}
@@ -137,12 +152,13 @@ class LiveCentre:
 
 
 @lru_cache(maxsize=1)
-def _default_asa() -> tuple[Model, np.ndarray]:
+def _default_asa() -> tuple[Model, np.ndarray, ZoneInfo]:
     from queue_engine.forecast import run_forecast
 
-    model = Model.from_scenario(load_scenario())
+    sc = load_scenario()
+    model = Model.from_scenario(sc)
     fc = run_forecast(model, reps=6, seed=0, workers=1)
-    return model, fc.summary.mean["asa"]
+    return model, fc.summary.mean["asa"], ZoneInfo(sc.centre.timezone)
 
 
 def expected_wait_at(skill: str, when: dt.datetime) -> float | None:
@@ -150,13 +166,13 @@ def expected_wait_at(skill: str, when: dt.datetime) -> float | None:
 
     No live state needed: a lookup in the week forecast (computed once per process).
     Hours too quiet to have answered calls in the forecast fall back to Erlang A.
-    A naive ``when`` is taken as Moscow time.
+    A naive ``when`` is taken as the centre's local time.
     """
     from queue_engine.erlang import erlang_a
 
-    model, asa = _default_asa()
+    model, asa, tz = _default_asa()
     g = model.skills.index(skill)
-    local = when.astimezone(MSK) if when.tzinfo else when
+    local = when.astimezone(tz) if when.tzinfo else when
     h = local.weekday() * 24 + local.hour
     if not model.open_[g, h]:
         return None

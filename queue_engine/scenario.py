@@ -109,6 +109,19 @@ class Centre(_Strict):
     skills: dict[str, Skill]
     published_waits: list[WaitBand] = []
 
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        """An IANA zone (zoneinfo): hours, rosters and bands are local time there."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name, e.g. Europe/Moscow)") \
+                from None
+        return v
+
     def bands(self) -> dict[int, tuple[float, float]]:
         """Week hour (Monday 00–01 = 0) -> published (low, high) mean wait in seconds."""
         out = {}

@@ -111,10 +111,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         start = None
         if args.at:
-            from zoneinfo import ZoneInfo
-
             start = datetime.fromisoformat(args.at)
-            start = start if start.tzinfo else start.replace(tzinfo=ZoneInfo("Europe/Moscow"))
+            start = start if start.tzinfo else start.replace(tzinfo=_centre_zone())
         if not 0 < args.speed <= 10_000:
             raise ValueError("--speed must be in (0, 10000]")
         opts = _options(args, start=start, speed=args.speed)
@@ -125,9 +123,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0 if not summary.get("lost") else 1
 
 
+def _centre_zone() -> Any:
+    """The centre's zone (``dialplans/centre.yaml`` ``timezone``): naive times are local there."""
+    from zoneinfo import ZoneInfo
+
+    from queue_engine.scenario import load_centre
+
+    return ZoneInfo(load_centre().timezone)
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     import asyncio
-    from zoneinfo import ZoneInfo
 
     from ivr.service.serve import run
 
@@ -135,9 +141,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         day = datetime.strptime(args.day, "%Y-%m-%d")
         if not 0 <= args.start_hour < 24 or args.speed <= 0 or args.speed > 10_000:
             raise ValueError("--from is an hour 0..24, --speed in (0, 10000]")
-        start = day.replace(tzinfo=ZoneInfo("Europe/Moscow")).timestamp() + args.start_hour * 3600
+        zone = _centre_zone()
+        start = day.replace(tzinfo=zone).timestamp() + args.start_hour * 3600
         opts = _options(args, speed=args.speed, seed=args.seed,
-                        start=datetime.fromtimestamp(start, ZoneInfo("Europe/Moscow")))
+                        start=datetime.fromtimestamp(start, zone))
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -113,7 +113,7 @@ def plan_calls(svc: Any, start: float, duration_s: float, *, seed: int = 0,
 
         model = replace(model, lam=model.lam * scale)
     t, g = arrivals(model, rng)
-    origin = week_hour_origin(start)
+    origin = week_hour_origin(start, svc.centre.tz)  # the scenario's hours are the centre's local
     lo, hi = start - origin, start - origin + duration_s
     pick = (t >= lo) & (t < hi)
     t, g = t[pick] + origin, g[pick]
