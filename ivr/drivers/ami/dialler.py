@@ -4,7 +4,8 @@ Rules:
 
 * Every ``interval_s`` the pending callbacks whose ``next_attempt_at`` is due are taken (in
   serving order); each is claimed by a conditional ``UPDATE … WHERE status='pending'``, so two
-  bridges sharing the database never dial the same request twice.
+  bridges sharing the database never dial the same request twice (claim, settle and the
+  answered leg are shared with the embedded dialler: ``ivr.call.callback_legs``).
 * Only a normalised Russian E.164 number behind the allow-list of ``dialplans/callback_dial.yaml``
   is dialled (``ivr.drivers.ami.dialguard``); any other request ends ``failed`` undialled.
 * Each is dialled with ``Originate`` (``Async: true``) on ``Local/<number>@hotline-callback``
@@ -21,75 +22,18 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from ivr.call.protocol import CallerHangup, Enqueue, Play
-from ivr.citizens.checksums import mask_tail
+from ivr.call.callback_legs import CallbackSession, claim_due, give_back, settle
 from ivr.drivers.ami.bridge import Bridge, CallInfo, OriginateResult
 from ivr.drivers.ami.dialguard import DEFAULT_PREFIXES, dial_number
 from ivr.drivers.ami.originate import NOT_SENT
 
 log = structlog.get_logger("ivr.drivers.ami.dialler")
-
-
-@dataclass
-class CallbackSession:
-    """The answered leg of a callback: a short greeting, then the agent queue of the skill with
-    the caller's original priority and arrival time (their place is kept)."""
-
-    info: CallInfo
-    cb: dict[str, Any]
-    greeting: tuple[str, ...] = ("connecting",)
-    write: Callable[[dict[str, Any]], None] | None = None
-    outcome: dict[str, Any] | None = None
-    fed: list[Any] = field(default_factory=list)
-
-    @property
-    def done(self) -> bool:
-        return self.outcome is not None
-
-    def start(self, now: datetime) -> list[Any]:
-        cb = self.cb
-        record = {"call_id": self.info.call_id, "line": cb.get("line"),
-                  "region": cb.get("region"), "language": cb.get("language") or "ru",
-                  "skill": cb["skill"], "priority": cb.get("priority", 0), "identified": False,
-                  "arrival_time": cb.get("arrival_time") or now.timestamp(),
-                  "callback_id": cb.get("id")}
-        self._finish(now, "queued")
-        return [Play(self.greeting, record["language"], barge_in=False),
-                Enqueue(cb["skill"], int(cb.get("priority", 0)), record)]
-
-    def feed(self, event: Any, now: datetime) -> list[Any]:
-        self.fed.append(event)
-        if isinstance(event, CallerHangup) and self.outcome is None:
-            self._finish(now, "abandoned_ivr")
-        return []
-
-    def fail(self, now: datetime, detail: str) -> list[Any]:
-        if self.outcome is None:
-            self._finish(now, "error", detail)
-        return []
-
-    def _finish(self, now: datetime, result: str, detail: str | None = None) -> None:
-        cb = self.cb
-        self.outcome = {
-            "call_id": self.info.call_id, "caller_number": cb.get("number"), "did": None,
-            "line": cb.get("line"), "region": cb.get("region"),
-            "language": cb.get("language") or "ru", "menu_path": ["callback"],
-            "skill": cb["skill"], "priority": cb.get("priority", 0),
-            "callback_requested": True, "outcome": result,
-            "detail": detail or f"callback {cb.get('id')} of {cb.get('call_id')}",
-            "started_at": now, "answered_at": now, "ended_at": now,
-        }
-        if self.write is not None:
-            try:
-                self.write(self.outcome)
-            except Exception:
-                log.exception("callback.record_failed", call_id=self.info.call_id)
+__all__ = ["CallbackSession", "Dialler"]  # the answered leg lives in ivr.call.callback_legs
 
 
 class Dialler:
@@ -121,34 +65,10 @@ class Dialler:
                 await asyncio.wait_for(stop.wait(), self.interval_s)
 
     def _claim(self, now: datetime) -> list[dict[str, Any]]:
-        """Take due callbacks: each row moves pending → dialling by a conditional UPDATE, so of
-        several bridges on one database exactly one wins it (portable: SQLite, PostgreSQL)."""
-        from sqlalchemy import update
-
-        from ivr.call.callbacks import Callback, due_callbacks
-
-        out = []
-        with self.factory.begin() as db:
-            for cb in due_callbacks(db, now)[: self.batch]:
-                number = dial_number(cb.number, self.allow_prefixes)
-                status = "dialling" if number else "failed"
-                if number is None:
-                    log.warning("callback.number_refused", callback_id=cb.id,
-                                number=mask_tail((cb.number or "")[:40], keep=2))
-                won = db.execute(
-                    update(Callback)
-                    .where(Callback.id == cb.id, Callback.status == "pending",
-                           Callback.attempts == cb.attempts)
-                    .values(status=status, attempts=(cb.attempts or 0) + (status == "dialling"))
-                    .execution_options(synchronize_session=False)).rowcount == 1
-                if not won or status == "failed":
-                    continue
-                out.append({"id": cb.id, "call_id": cb.call_id, "number": number,
-                            "skill": cb.skill, "priority": cb.priority,
-                            "language": cb.language, "line": cb.line, "region": cb.region,
-                            "attempts": (cb.attempts or 0) + 1,
-                            "arrival_time": cb.arrival_at.timestamp()})
-        return out
+        """Take due callbacks (``ivr.call.callback_legs.claim_due``: a conditional UPDATE, so of
+        several bridges on one database exactly one wins each row)."""
+        return claim_due(self.factory, now,
+                         lambda raw: dial_number(raw, self.allow_prefixes), self.batch)
 
     async def tick(self) -> list[OriginateResult]:
         """One round: claim the due callbacks, dial them all, record each outcome."""
@@ -181,29 +101,7 @@ class Dialler:
         return res
 
     def _give_back(self, cb: dict[str, Any]) -> None:
-        from sqlalchemy import update
-
-        from ivr.call.callbacks import Callback
-
-        with self.factory.begin() as db:
-            db.execute(update(Callback).where(Callback.id == cb["id"],
-                                              Callback.status == "dialling")
-                       .values(status="pending", attempts=cb["attempts"] - 1)
-                       .execution_options(synchronize_session=False))
+        give_back(self.factory, cb)
 
     def _settle(self, cb: dict[str, Any], res: OriginateResult) -> None:
-        from ivr.call.callbacks import Callback, next_attempt
-
-        now = self.clock()
-        with self.factory.begin() as db:
-            row = db.get(Callback, cb["id"])
-            if row is None:
-                return
-            if res.answered:
-                row.status = "done"
-                return
-            nxt = next_attempt(row.attempts or 0, now)
-            if nxt is None:
-                row.status = "failed"
-            else:
-                row.status, row.next_attempt_at = "pending", nxt
+        settle(self.factory, cb, res.answered, self.clock())
