@@ -34,7 +34,14 @@ timers), :mod:`.endpoint` (dialogs, registrar), :mod:`.media` (one 20 ms clock f
 :mod:`.rtp` (packets, RFC 4733), :mod:`.g711` (codecs, pre-encoded prompts), :mod:`.dtmf`
 (batched Goertzel detector, Q.24 rules), :mod:`.registration` (optional upstream REGISTER with
 digest auth: ``SipEndpoint(..., upstream="sip:user:password@host:port")``), :mod:`.softphone`
-(the test tool).
+(the test tool), :mod:`.dialog` (a call's dialog state, either side), :mod:`.outbound` (calls
+we place).
+
+**Calls we place** (callbacks): ``await endpoint.originate("+79161234567", session,
+timeout_s=60)`` INVITEs ``sip:<number>@<gateway>`` — the ``outbound="sip:[user:password@]host:port"``
+route, else the ``upstream`` — and returns an :class:`.outbound.OriginateResult` (``answered``,
+``code``, ``reason``, ``sent``) as soon as the outcome is known; once answered the call runs
+``session`` exactly as an answered inbound call runs its own (prompts, keys, ``on_enqueue``).
 """
 from ivr.drivers.sip.endpoint import SipEndpoint
 

@@ -18,12 +18,15 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from ivr.call.protocol import CallerHangup, Collect, Digits, Enqueue, Hangup, NoInput, Play, SetVar
 
 if TYPE_CHECKING:
     from ivr.call.session import CallSession
     from ivr.drivers.sip.media import RtpStream
 
+log = structlog.get_logger("ivr.drivers.sip.call")
 TERMINATOR_GRACE = 0.5
 EnqueueHook = Callable[["SipCall", Enqueue], Awaitable[None]]
 Recorder = Callable[["CallSession", datetime], Any]
@@ -51,6 +54,15 @@ class SipCall:
     @property
     def call_id(self) -> str:
         return self.session.call_id
+
+    def _log(self, level: str, event: str, **fields: Any) -> None:
+        """Through the session's logger (call id bound) if it has one: a placed call's session
+        (a callback leg) may not."""
+        own = getattr(self.session, "log", None)
+        if own is not None:
+            own(level, event, **fields)
+        else:
+            getattr(log, level)(event, call_id=self.call_id, **fields)
 
     # ---- events from the network -------------------------------------------------------------
     def key(self, key: str) -> None:
@@ -131,7 +143,7 @@ class SipCall:
         for prompt in prompts:
             payloads = self.prompts.get(prompt, lang, self.stream.codec)
             if payloads is None:
-                self.session.log("warning", "prompt_missing", prompt=prompt, lang=lang)
+                self._log("warning", "prompt_missing", prompt=prompt, lang=lang)
                 continue
             self._barge = barge_in
             try:
@@ -169,7 +181,7 @@ class SipCall:
             self.stream.tap = self._recording.audio
             self._recording.commands(commands, self.clock())
         except Exception:  # noqa: BLE001 - no recording is no reason to drop the call
-            self.session.log("exception", "recording_failed")
+            self._log("exception", "recording_failed")
             self._recording, self.stream.tap = None, None
 
     def _record_commands(self, commands: list[Any]) -> None:
@@ -177,7 +189,7 @@ class SipCall:
             try:
                 self._recording.commands(commands, self.clock())
             except Exception:  # noqa: BLE001
-                self.session.log("exception", "recording_failed")
+                self._log("exception", "recording_failed")
 
     def _record_close(self) -> None:
         recording, self._recording, self.stream.tap = self._recording, None, None
@@ -185,7 +197,7 @@ class SipCall:
             try:
                 recording.close(self.clock())
             except Exception:  # noqa: BLE001
-                self.session.log("exception", "recording_failed")
+                self._log("exception", "recording_failed")
 
     async def _swallow_terminator(self, terminator: str) -> None:
         """A full entry followed by its terminator ("11223344595#"): the ``#`` belongs to this

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,28 +23,15 @@ import structlog
 from ivr.drivers.sip import message as sipmsg
 from ivr.drivers.sip import sdp
 from ivr.drivers.sip.call import EnqueueHook, Recorder, SipCall
+from ivr.drivers.sip.dialog import Dialog
 from ivr.drivers.sip.g711 import Prompts
-from ivr.drivers.sip.media import MediaClock, RtpStream
+from ivr.drivers.sip.media import MediaClock
+from ivr.drivers.sip.outbound import OriginateResult, Outbound
 from ivr.drivers.sip.registration import Registration, Upstream
 from ivr.drivers.sip.transaction import T1, ResponseCache, Retransmitter
 
 log = structlog.get_logger("ivr.drivers.sip")
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, INFO"
-
-
-@dataclass
-class Dialog:
-    invite: sipmsg.Message
-    dest: tuple[str, int]
-    tag: str
-    stream: RtpStream | None = None
-    call: SipCall | None = None
-    answer: Retransmitter | None = None
-    bye: Retransmitter | None = None
-    cseq: int = 1
-    answered: bool = False
-    sdp_answer: bytes = b""
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class SipEndpoint(asyncio.DatagramProtocol):
@@ -56,7 +42,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
                  on_enqueue: EnqueueHook | None = None, rtp_timeout: float = 30.0,
                  codecs: tuple[int, ...] = (sdp.PCMU, sdp.PCMA), inband: bool = True,
                  timeout_scale: float = 1.0, ring_delay: float = 0.0, t1: float = T1,
-                 upstream: str | None = None, recorder: Recorder | None = None) -> None:
+                 upstream: str | None = None, recorder: Recorder | None = None,
+                 outbound: str | None = None) -> None:
         self.hotline, self.host, self.port = hotline, host, port
         self.prompts = Prompts(recordings)
         self.clock = clock or (lambda: datetime.now(hotline.dialplan.tz))
@@ -73,6 +60,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.stats = {"malformed": 0, "calls": 0, "rejected": 0}
         self.upstream = Upstream.parse(upstream) if upstream else None
         self.registration: Registration | None = None
+        gateway = Upstream.parse(outbound, credentials=False) if outbound else self.upstream
+        self.outbound = Outbound(self, gateway)  # calls we place: .outbound
 
     # ---- life cycle --------------------------------------------------------------------------
     async def start(self) -> None:
@@ -91,6 +80,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         """Refuse new calls (503), let calls finish for ``drain_timeout`` s, then end the rest
         with an outcome (``error``: endpoint stopped) and a BYE."""
         self.accepting = False
+        self.outbound.abort_all()
         if self.registration is not None:
             await self.registration.stop()
         calls = [d.call.task for d in self.dialogs.values() if d.call and d.call.task]
@@ -107,6 +97,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
                         *(d.bye for d in self.dialogs.values())]:
             if retrans is not None:
                 retrans.stop()
+        self.outbound.close()
         await self.media.stop()
         if self.transport is not None:
             self.transport.close()
@@ -170,6 +161,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
     def _response(self, msg: sipmsg.Message) -> None:
         if self.registration is not None and msg.call_id == self.registration.call_id:
             self.registration.inbox.put_nowait(msg)
+            return
+        if self.outbound.feed(msg):
             return
         dialog = self.dialogs.get(msg.call_id)
         if dialog is not None and msg.method == "BYE" and msg.status >= 200 and dialog.bye:
@@ -330,14 +323,10 @@ class SipEndpoint(asyncio.DatagramProtocol):
             return
         inv = dialog.invite
         dialog.cseq += 1
-        to = inv.header("To")
+        ours, theirs, target, routes = dialog.bye_parts()
         via = f"SIP/2.0/UDP {self.host}:{self.port};branch={sipmsg.new_branch()};rport"
-        headers = [("Via", via),
-                   *(("Route", r) for r in inv.all("Record-Route")),
-                   ("From", to if ";tag=" in to else f"{to};tag={dialog.tag}"),
-                   ("To", inv.header("From")), ("Call-ID", inv.call_id),
-                   ("CSeq", f"{dialog.cseq} BYE")]
-        target = sipmsg.uri_of(inv.header("Contact")) or sipmsg.uri_of(inv.header("From"))
+        headers = [("Via", via), *(("Route", r) for r in routes), ("From", ours),
+                   ("To", theirs), ("Call-ID", inv.call_id), ("CSeq", f"{dialog.cseq} BYE")]
         data = sipmsg.request("BYE", target, headers)
         call_id = inv.call_id
         dialog.bye = Retransmitter(lambda: self._send(data, dialog.dest), t1=self.t1,
@@ -347,6 +336,13 @@ class SipEndpoint(asyncio.DatagramProtocol):
         dialog = self.dialogs.pop(call_id, None)
         if dialog is not None and dialog.stream is not None:
             dialog.stream.close()
+
+    # ---- calls we place ----------------------------------------------------------------------
+    async def originate(self, number: str, session: Any, *,
+                        timeout_s: float = 60.0) -> OriginateResult:
+        """Call ``number`` (``+`` and digits) through the outbound route and run ``session``
+        (``call_id``, ``start``, ``feed``, ``done``, ``fail``) once answered; see .outbound."""
+        return await self.outbound.originate(number, session, timeout_s=timeout_s)
 
     # ---- the rest ----------------------------------------------------------------------------
     def _options(self, msg: sipmsg.Message, addr: tuple[str, int]) -> None:

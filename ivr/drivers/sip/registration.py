@@ -33,14 +33,16 @@ class Upstream:
     port: int
 
     @classmethod
-    def parse(cls, url: str) -> Upstream:
-        """``sip:user:password@host[:port]``."""
+    def parse(cls, url: str, *, credentials: bool = True) -> Upstream:
+        """``sip:user:password@host[:port]`` (``sip:host[:port]`` too if not ``credentials``:
+        an outbound route that needs no digest)."""
         body = url.split(":", 1)[1] if url.startswith("sip:") else url
         cred, _, hp = body.rpartition("@")
         user, _, password = cred.partition(":")
         host, _, port = hp.partition(":")
-        if not user or not host:
-            raise ValueError("upstream must look like sip:user:password@host[:port]")
+        if (credentials and not user) or not host or not (port or "5060").isdigit():
+            raise ValueError("expected sip:user:password@host[:port]" if credentials
+                             else "expected sip:[user:password@]host[:port]")
         return cls(unquote(user), unquote(password), host, int(port or 5060))
 
 
