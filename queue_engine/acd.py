@@ -10,9 +10,14 @@ here sleeps or reads a clock. A driver (``ivr.service``) calls
     acd.tick(now)                 -> [Connect | Release…]   # timers due (talk/wrap end, overflow,
     acd.next_due()                -> when to call tick next  #   roster hour)
 
+    acd.hold(cb_id, skill, prio, arrival, now) -> [DialCallback…]  # virtual hold (a callback)
+    acd.unhold(cb_id, now)        -> [DialCallback…]  # its place goes (unanswered, converted)
+
 and carries out the actions: ``Connect`` — agent ``agent`` answers ``call_id`` now (the handle
 time was drawn from the scenario, as the simulator draws it); ``Release`` — that agent ends
-the call. The rules are the simulator's (:mod:`queue_engine.event_loop`), read from the same
+the call; ``DialCallback`` — a callback's virtual place reached the head of its line
+(:mod:`queue_engine.virtual_hold`): dial the citizen, whose answered leg is offered with
+``place=`` its original arrival. The rules are the simulator's (:mod:`queue_engine.event_loop`), read from the same
 :class:`~queue_engine.model.Model`: priority first (security incidents top), FCFS within it, the
 longest-idle qualified agent, a team that is not the best at a skill takes it only after
 ``routing.overflow_after`` under the ``overflow`` policy, a skill's ``overflow: {to, after}``
@@ -36,11 +41,12 @@ from queue_engine.live import LiveCentre, week_hour_origin
 from queue_engine.live_figures import LiveFigures
 from queue_engine.records import QueueCall
 from queue_engine.variates import SkillDraws
+from queue_engine.virtual_hold import DialCallback, VirtualHold, place_id
 
-__all__ = ["Connect", "LiveAcd", "Release", "routing_delays"]
+__all__ = ["Connect", "DialCallback", "LiveAcd", "Release", "routing_delays"]
 
 IDLE, TALK, WRAP = 0, 1, 2
-_TALK_END, _WRAP_END, _ELIGIBLE, _HOUR = 0, 1, 2, 3
+_TALK_END, _WRAP_END, _ELIGIBLE, _HOUR, _VCHECK = 0, 1, 2, 3, 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,22 +136,28 @@ class LiveAcd:
         self._free_numbers: list[int] = []
         self._next_number = 1
         self.answered = self.abandoned = 0
+        self.virtual = VirtualHold(G)  # callbacks' places in the lines (virtual hold)
+        self.teams_for = [[t for t in range(T) if self.delay[t][g] is not None]
+                          for g in range(G)]
 
     # ---- driver API ------------------------------------------------------------------------
-    def start(self, now: float) -> list[Connect]:
+    def start(self, now: float) -> list[Connect | DialCallback]:
         """Log agents in by the roster of ``now``'s hour; the next hour is a timer."""
         return self._roster(now)
 
-    def offer(self, call: QueueCall, now: float) -> list[Connect]:
-        """A caller queues for ``call.skill`` (joined at ``call.arrival_time``)."""
+    def offer(self, call: QueueCall, now: float,
+              place: float | None = None) -> list[Connect | DialCallback]:
+        """A caller queues for ``call.skill`` (joined at ``call.arrival_time``); ``place``: the
+        arrival time that orders him in the line when it is older (a callback's answered leg
+        keeps the place its caller first had)."""
         g = self.g_of[call.skill]
         self.centre.join(call)
         self.calls[call.call_id] = (g, call.priority, call.arrival_time)
         self.figures.offered(g, now)
         self._seq += 1
-        heapq.heappush(self.waiting[g], (-call.priority, call.arrival_time, self._seq,
-                                         call.call_id))
-        out: list[Connect] = []
+        heapq.heappush(self.waiting[g], (-call.priority, call.arrival_time if place is None
+                                         else place, self._seq, call.call_id))
+        out: list[Connect | DialCallback] = []
         later = set()
         best: _Agent | None = None
         for t, row in enumerate(self.delay):
@@ -173,7 +185,43 @@ class LiveAcd:
         self.centre.leave(call_id, now)
         self.abandoned += 1
         self.figures.abandoned(g, now, now - joined)
+        if self.virtual.lines[g]:  # a callback's place may now be at the head: next tick
+            self._push(now, _VCHECK, g)
         return now - joined
+
+    def hold(self, callback_id: int, skill: str, priority: int, arrival: float,
+             now: float) -> list[DialCallback]:
+        """A callback request takes its virtual place in ``skill``'s line (priority, the
+        caller's original ``arrival``): no patience, never given to an agent; dialled when at
+        the head (:mod:`queue_engine.virtual_hold`). Idempotent per ``callback_id``."""
+        g = self.g_of[skill]
+        if not self.virtual.add(callback_id, g, priority, arrival):
+            return []
+        self.centre.queues[skill].waiting[place_id(callback_id)] = (priority, arrival)  # EWT
+        out: list[DialCallback] = []
+        self._vcheck(g, now, out)
+        return out
+
+    def unhold(self, callback_id: int, now: float) -> list[DialCallback]:
+        """The place goes (the dial went unanswered, the request was cancelled, or the
+        answered leg is now a live caller); another place may then be at the head."""
+        g = self.virtual.drop(callback_id)
+        if g is None:
+            return []
+        self.centre.queues[self.skills[g]].waiting.pop(place_id(callback_id), None)
+        out: list[DialCallback] = []
+        self._vcheck(g, now, out)
+        return out
+
+    def held(self, callback_id: int) -> bool:
+        return callback_id in self.virtual.places
+
+    def virtual_count(self, g: int) -> int:
+        """Callbacks holding a place in line ``g`` (ringing ones included)."""
+        return self.virtual.count(g)
+
+    def dialling_count(self, g: int) -> int:
+        return self.virtual.ringing_count(g)
 
     def hang_up(self, call_id: str, now: float) -> list[Release]:
         """The caller ended the call while talking to an agent: the agent goes to wrap-up now
@@ -191,9 +239,9 @@ class LiveAcd:
     def next_due(self) -> float:
         return self.timers[0][0] if self.timers else float("inf")
 
-    def tick(self, now: float) -> list[Connect | Release]:
+    def tick(self, now: float) -> list[Connect | Release | DialCallback]:
         """Everything due by ``now``, in time order (each at its own time)."""
-        out: list[Connect | Release] = []
+        out: list[Connect | Release | DialCallback] = []
         while self.timers and self.timers[0][0] <= now:
             at, _, kind, x = heapq.heappop(self.timers)
             if kind == _TALK_END:
@@ -204,6 +252,8 @@ class LiveAcd:
                 self._free(x, at, out)
             elif kind == _ELIGIBLE:
                 self._eligible(x, at, out)
+            elif kind == _VCHECK:
+                self._vcheck(x, at, out)
             else:
                 out.extend(self._roster(at))
         self.figures.flush(now, self)
@@ -227,7 +277,8 @@ class LiveAcd:
         return now - min(heads) if heads else 0.0
 
     def waiting_count(self, g: int) -> int:
-        return len(self.centre.queues[self.skills[g]].waiting)
+        """Live callers waiting (callbacks' virtual places: :meth:`virtual_count`)."""
+        return len(self.centre.queues[self.skills[g]].waiting) - self.virtual.count(g)
 
     # ---- internals -------------------------------------------------------------------------
     def _push(self, at: float, kind: int, x: Any) -> None:
@@ -270,7 +321,18 @@ class LiveAcd:
         self.talking[call_id] = agent
         out.append(Connect(call_id, agent.name, self.skills[g], now, now - joined,
                            handle - wrap))
+        if self.virtual.lines[g]:
+            self._vcheck(g, now, out)
         return True
+
+    def _vcheck(self, g: int, now: float, out: list) -> None:
+        """Dial the callbacks whose virtual place is now at the head of line ``g``."""
+        if not self.virtual.lines[g]:
+            return
+        h = self._head(g)
+        agents = sum(self.present[t] for t in self.teams_for[g])
+        for cid in self.virtual.due(g, None if h is None else (h[0], h[1]), agents):
+            out.append(DialCallback(place_id(cid), cid, self.skills[g], now))
 
     def _talk_end(self, agent: _Agent, now: float, out: list) -> None:
         self.talking.pop(agent.call, None)
@@ -308,12 +370,12 @@ class LiveAcd:
         if best is not None:
             self._take(best, now, out)
 
-    def _roster(self, now: float) -> list[Connect]:
+    def _roster(self, now: float) -> list[Connect | DialCallback]:
         origin = week_hour_origin(now, self.centre.tz)  # roster hours are the centre's local
         h = int((now - origin) // 3600)
         H = self.model.horizon_hours
         holiday = self._holiday(now)
-        out: list[Connect] = []
+        out: list[Connect | DialCallback] = []
         for t in range(len(self.present)):
             want = 0 if holiday and not self.round_the_clock[t] else int(self.staff[t][h % H])
             self.target[t] = want
@@ -337,6 +399,9 @@ class LiveAcd:
                     agent.leaving = False
                     extra += 1
         self._push(origin + (h + 1) * 3600.0, _HOUR, None)
+        for g, line in enumerate(self.virtual.lines):  # agents came: callbacks may be dialled
+            if line:
+                self._vcheck(g, now, out)
         self.figures.flush(now, self)
         return out
 
