@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--server-id", default=None, help="(--asterisk) prefix of call ids")
     p.add_argument("--enqueue-mode", choices=("break", "exec"), default=None,
                    help="(--asterisk) how calls enter Asterisk's Queue()")
+    p.add_argument("--sip-outbound", default=None, metavar="URI",
+                   help="where the SIP endpoint places calls (callbacks): sip:[user:password@]"
+                        "host:port (default $HOTLINE_SIP_OUTBOUND — keeps a password out of ps)")
     p.set_defaults(func=cmd_serve)
 
     d = sub.add_parser("demo", help="serve + the default scenario's calls at accelerated time")
@@ -80,7 +83,9 @@ def _options(args: argparse.Namespace, **kw: Any) -> Any:
                                                                 "recordings"),
                    sip_host=sip_host, sip_port=sip_port, web_host=web_host, web_port=web_port,
                    sip=not args.no_sip, web=not args.no_web, scenario=args.scenario,
-                   drain_timeout=args.drain, live_file=args.live_file, **kw)
+                   drain_timeout=args.drain, live_file=args.live_file,
+                   sip_outbound=getattr(args, "sip_outbound", None)
+                   or os.environ.get("HOTLINE_SIP_OUTBOUND") or None, **kw)
 
 
 def _off_loop_writes(services: Any) -> tuple[Any, Any]:

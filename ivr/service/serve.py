@@ -47,6 +47,7 @@ class Options:
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     sip: bool = True
+    sip_outbound: str | None = None  # sip:[user:password@]host:port for placed calls
     web: bool = True
     speed: float = 1.0
     start: datetime | None = None  # simulated start (demo); None = now
@@ -315,7 +316,8 @@ class Service:
         self.sip = SipEndpoint(self.hotline, host=o.sip_host, port=o.sip_port,
                                recordings=o.recordings, clock=self.clock.now,
                                on_enqueue=sip_hook(self.acd, self.hotline),
-                               recorder=lambda session, now: CallRecorder(factory, session, now))
+                               recorder=lambda session, now: CallRecorder(factory, session, now),
+                               outbound=o.sip_outbound)
         try:
             await self.sip.start()
         except OSError as exc:

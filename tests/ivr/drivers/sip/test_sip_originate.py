@@ -209,3 +209,21 @@ def test_a_provisional_after_we_gave_up_gets_its_cancel(sip_db):
 
     result, same_branch = run_outbound(url, body, t1=0.5)
     assert result == OriginateResult(False, 0, "unreachable") and same_branch
+
+
+def test_serve_passes_the_outbound_route_from_flag_or_environment(monkeypatch):
+    from ivr.cli import build_parser
+    from ivr.service.cli import _options
+
+    monkeypatch.setenv("HOTLINE_SIP_OUTBOUND", "sip:trunk:pw@10.0.0.5:5080")
+    argv = ["serve", "--no-web"]
+    assert _options(build_parser(argv).parse_args(argv)).sip_outbound == \
+        "sip:trunk:pw@10.0.0.5:5080"
+    argv = ["serve", "--sip-outbound", "sip:10.0.0.6"]
+    assert _options(build_parser(argv).parse_args(argv)).sip_outbound == "sip:10.0.0.6"
+
+
+@pytest.mark.parametrize("route", ["sip:host:port", "sip:", "sip:user:pw@"])
+def test_a_malformed_outbound_route_is_refused_at_start(route):
+    with pytest.raises(ValueError, match="host"):
+        SipEndpoint(None, outbound=route)
