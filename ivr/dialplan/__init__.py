@@ -4,6 +4,8 @@
 holidays, ``--at`` parsing), ``yamlconf`` (YAML with line marks, errors as file:line: key:
 message), ``menus`` (the voice menus and their prompt ids), ``model`` (the dialplan and
 ``route()``: number + moment → line, region, schedule, menu), ``asterisk`` (extensions.conf,
-queues.conf and manager.conf from the same YAML), ``cli`` (``hotline dialplan …``).
+queues.conf and manager.conf from the same YAML), ``asterisk_queues`` (app_queue settings from
+``asterisk.yaml``; teams, penalties and queue rules from the simulator's routing), ``cli``
+(``hotline dialplan …``).
 Imports nothing else from ``ivr``.
 """

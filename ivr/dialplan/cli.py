@@ -55,6 +55,9 @@ def cmd_check(args) -> int:
     if dp is None:
         return 1
     problems = menu_and_prompt_problems(args.dir)
+    from ivr.dialplan.asterisk_queues import check_problems
+
+    problems += [str(p) for p in check_problems(args.dir, dp.skills)]  # asterisk.yaml
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -208,6 +211,12 @@ def cmd_export(args) -> int:
     dp = _load(args)
     if dp is None:
         return 1
-    for path in export(dp, args.out):
+    try:
+        written = export(dp, args.out)
+    except ConfigError as exc:  # asterisk.yaml or its scenario
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    for path in written:
         print(path)
     return 0

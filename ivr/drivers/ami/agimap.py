@@ -18,7 +18,8 @@ small table. Mapping (each AGI line is sent with ``Action: AGI`` and answered by
                                hotline-<skill>``, ``HOTLINE_PRIORITY``,
                                ``HOTLINE_QUEUE_TIMEOUT``, then ``ASYNCAGI BREAK`` — the
                                ``[hotline-ivr]`` context continues into ``Queue()``.
-                               Mode ``exec``: ``SET VARIABLE QUEUE_PRIO`` then ``EXEC Queue
+                               Mode ``exec``: ``SET VARIABLE QUEUE_PRIO`` and
+                               ``QUEUE_MAX_PENALTY 0`` (overflow rules), then ``EXEC Queue
                                hotline-<skill>,,,,<timeout>`` (the bridge keeps the call).
 ``Hangup(reason)``             ``SET VARIABLE HOTLINE_HANGUP reason`` then ``HANGUP``
 =============================  ==============================================================
@@ -79,7 +80,9 @@ def enqueue(cfg: AgiConfig, skill: str, priority: int) -> list[str]:
         return [set_variable("HOTLINE_QUEUE", queue),
                 set_variable("HOTLINE_PRIORITY", str(priority)),
                 set_variable("HOTLINE_QUEUE_TIMEOUT", timeout), "ASYNCAGI BREAK"]
-    return [set_variable("QUEUE_PRIO", str(priority)), f"EXEC Queue {queue},,,,{timeout}"]
+    # QUEUE_MAX_PENALTY=0 as [hotline-ivr] sets it: the queue rules open overflow teams later
+    return [set_variable("QUEUE_PRIO", str(priority)), set_variable("QUEUE_MAX_PENALTY", "0"),
+            f"EXEC Queue {queue},,,,{timeout}"]
 
 
 def hangup(reason: str) -> list[str]:
