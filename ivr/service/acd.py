@@ -21,7 +21,7 @@ import structlog
 
 from ivr.call.protocol import Enqueue
 from ivr.service.clock import Clock
-from queue_engine.acd import Connect, LiveAcd, Release
+from queue_engine.acd import Connect, DialCallback, LiveAcd, Release
 from queue_engine.records import QueueCall
 
 log = structlog.get_logger("ivr.service.acd")
@@ -56,6 +56,8 @@ class AcdService:
         self.acd, self.clock = acd, clock
         self.write = write or (lambda call_id, **f: None)
         self.on_change = on_change or (lambda: None)
+        #: a callback's virtual place reached the head (ivr.service.callbacks dials it)
+        self.on_dial: Callable[[DialCallback], None] = lambda d: None
         self.tickets: dict[str, Ticket] = {}
         self.handed: dict[str, float] = {}  # recorded 'queued' by the IVR, not yet enqueued
         self._wake = asyncio.Event()
@@ -94,10 +96,14 @@ class AcdService:
             t.answered.cancel()
             t.released.cancel()
             return t
+        place = None
+        if rec.get("callback_id") is not None:  # a callback's answered leg: its place, live now
+            self._apply(self.acd.unhold(int(rec["callback_id"]), now))
+            place = float(rec.get("arrival_time") or now)
         actions = self.acd.offer(QueueCall(
             call_id=t.call_id, line=t.line, region=t.region,
             language=str(rec.get("language") or "ru"), skill=skill, priority=int(enq.priority),
-            identified=bool(rec.get("identified")), arrival_time=now), now)
+            identified=bool(rec.get("identified")), arrival_time=now), now, place=place)
         self._apply(actions)
         self._wake.set()
         self.on_change()
@@ -111,6 +117,7 @@ class AcdService:
         now = self.clock.ts()
         waited = self.acd.abandon(call_id, now)
         if waited is not None:
+            self._wake.set()  # a callback's place may be at the head now
             self._finish(t, "abandoned", now, f"abandoned after {waited:.0f} s in queue "
                                              f"{t.skill} ({cause})")
             for fut in (t.answered, t.released):
@@ -123,6 +130,16 @@ class AcdService:
             self._wake.set()  # a new timer: the end of that wrap-up
             if not t.released.done():
                 t.released.set_result(now)
+        self.on_change()
+
+    def hold(self, callback_id: int, skill: str, priority: int, arrival: float) -> None:
+        """A pending callback takes its virtual place (``queue_engine.virtual_hold``)."""
+        skill = skill if skill in self.acd.g_of else self._fallback(skill)
+        self._apply(self.acd.hold(callback_id, skill, priority, arrival, self.clock.ts()))
+        self.on_change()
+
+    def unhold(self, callback_id: int) -> None:
+        self._apply(self.acd.unhold(callback_id, self.clock.ts()))
         self.on_change()
 
     def _fallback(self, skill: str) -> str:
@@ -157,6 +174,9 @@ class AcdService:
 
     def _apply(self, actions: list[Any]) -> None:
         for a in actions:
+            if isinstance(a, DialCallback):
+                self.on_dial(a)
+                continue
             t = self.tickets.get(a.call_id)
             if t is None:
                 continue

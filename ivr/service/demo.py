@@ -292,6 +292,11 @@ async def generate(svc: Any, callers: Iterable[Caller], stop: asyncio.Event,
     # the fictitious callers read their one-time codes from the embedded outbox: a demo shows
     # codes in clear (`hotline serve` alone keeps none unless HOTLINE_SMS_DEV_CODES=1)
     svc.hotline.services.gateway.reveal_codes = True
+    dialler = getattr(svc, "callbacks", None)
+    if dialler is not None and dialler.outbound is None:  # no SIP route: virtual citizens
+        from ivr.service.virtual_citizens import VirtualCitizens  # answer our callbacks
+
+        dialler.use(VirtualCitizens(svc.acd, seed=getattr(svc.opts, "seed", 0)))
     for spec in callers:
         if stop.is_set():
             break

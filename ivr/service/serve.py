@@ -131,6 +131,7 @@ class Service:
         self.opts = opts or Options()
         self.stop_event = asyncio.Event()
         self.sip: Any = None
+        self.callbacks: Any = None  # ivr.service.callbacks.CallbackDialler, once started
         self.web_server: Any = None
         self.web_port: int | None = None
         self.missing: dict[str, str] = {}
@@ -203,6 +204,11 @@ class Service:
         self._tasks.append(asyncio.create_task(self.acd.run(self.stop_event), name="acd"))
         self._tasks.append(asyncio.create_task(
             self.board.poll_callbacks(self.factory, self.stop_event), name="callbacks"))
+        from ivr.service.callbacks import for_service
+
+        self.callbacks = for_service(self)  # virtual hold + the embedded callback dialler
+        self._tasks.append(asyncio.create_task(self.callbacks.run(self.stop_event),
+                                               name="callback-dialler"))
         self._tasks.append(asyncio.create_task(self._publish(), name="publish"))
         if o.forecast:
             self._start_forecast()
@@ -210,6 +216,7 @@ class Service:
             await self._start_sip()
         else:
             self.missing["sip"] = "disabled (--no-sip)"
+        self.callbacks.attach(self.sip)  # its outbound route, if one is configured
         if o.web:
             await self._start_web()
         else:
@@ -227,6 +234,8 @@ class Service:
             self._outcome_here(row)
 
     def _outcome_here(self, row: dict[str, Any]) -> None:
+        if row.get("callback_requested"):
+            self.callbacks.wake()  # a new request: its virtual place now, not at the next poll
         if row.get("outcome") == "queued" and row.get("callback_requested"):
             # the caller left a request instead of waiting: that is this call's final outcome
             self.writer.final(row["call_id"], outcome="callback",
