@@ -9,12 +9,17 @@ served itself. "Today" is since local midnight for skills and lines with hours, 
 window of ``dialplans/dashboard.yaml`` for 24/7 ones.
 
     {"at": iso8601, "sl_definition": str,
-     "groups": [{"skill", "name", "waiting", "longest_wait_s",
+     "groups": [{"skill", "name", "waiting", "virtual", "dialling", "longest_wait_s",
                  "agents": {"available", "on_call", "wrap_up"}, "ewt_s", "answered",
                  "abandoned", "short_abandoned", "service_level", "asa_s", "aht_s",
                  "abandon_rate", "occupancy"}],
      "lines": [{"line", "region", "in_ivr", "queued", "self_service_share"}],
-     "callbacks": {"pending", "completed"}}
+     "callbacks": {"pending", "dialling", "completed"}}
+
+``waiting`` counts live callers; ``virtual`` the callbacks holding a place in that line
+(:mod:`queue_engine.virtual_hold`, counted in the EWT), ``dialling`` those of them ringing now.
+``callbacks``: requests in the database by status (``pending`` waits for its place or its next
+attempt, ``dialling`` is being called, ``completed`` was answered).
 """
 from __future__ import annotations
 
@@ -77,7 +82,7 @@ class LiveBoard:
         self.min_interval, self.ewt_ttl = min_interval, ewt_ttl
         self.sessions: dict[str, Any] = {}
         self.tally = _Tally(self.figures.rules.window_s)
-        self.callbacks = {"pending": 0, "completed": 0}
+        self.callbacks = {"pending": 0, "dialling": 0, "completed": 0}
         skills = self.acd.centre.scenario.centre.skills
         self.names = {s: skills[s].name for s in self.acd.skills}
         self.always = {s: skills[s].always_open for s in self.acd.skills}
@@ -147,6 +152,8 @@ class LiveBoard:
             a, c, w = self.acd.agent_counts(g)
             groups.append({"skill": skill, "name": self.names[skill],
                            "waiting": self.acd.waiting_count(g),
+                           "virtual": self.acd.virtual_count(g),
+                           "dialling": self.acd.dialling_count(g),
                            "longest_wait_s": round(self.acd.longest_wait(g, ts), 1),
                            "agents": {"available": a, "on_call": c, "wrap_up": w},
                            "ewt_s": self._ewt_of(skill, ts), **fig})
@@ -194,7 +201,8 @@ class LiveBoard:
             with factory() as db:
                 rows = dict(db.execute(select(Callback.status, func.count(Callback.id))
                                        .group_by(Callback.status)).all())
-            return {"pending": int(rows.get("pending", 0) + rows.get("dialling", 0)),
+            return {"pending": int(rows.get("pending", 0)),
+                    "dialling": int(rows.get("dialling", 0)),
                     "completed": int(rows.get("done", 0))}
 
         while not stop.is_set():

@@ -83,7 +83,8 @@ def table(snap: dict[str, Any]) -> Any:
                       _pct(row["self_service_share"]))
     cb = snap.get("callbacks", {})
     foot = (f"SL = {snap['sl_definition']}\nобратные звонки / callbacks: "
-            f"{cb.get('pending', 0)} pending, {cb.get('completed', 0)} completed\n"
+            f"{cb.get('pending', 0)} pending, {cb.get('dialling', 0)} dialling, "
+            f"{cb.get('completed', 0)} completed\n"
             "aband = abandoned/short (under 5 s); ab% leaves short ones out")
     return Group(t, lines, foot)
 

@@ -20,7 +20,7 @@ from tests.ivr.service.conftest import call_rows
 
 pytestmark = pytest.mark.timeout(60)
 MONDAY_10 = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Europe/Moscow"))
-GROUP_KEYS = {"skill", "name", "waiting", "longest_wait_s", "agents", "ewt_s", "answered",
+GROUP_KEYS = {"skill", "name", "waiting", "virtual", "dialling", "longest_wait_s", "agents", "ewt_s", "answered",
               "abandoned", "short_abandoned", "service_level", "asa_s", "aht_s",
               "abandon_rate", "occupancy"}
 
@@ -41,7 +41,7 @@ def test_snapshot_shape_and_coalesced_subscription(db_url):
                 assert set(g["agents"]) == {"available", "on_call", "wrap_up"}
             security = next(g for g in snap["groups"] if g["skill"] == "security")
             assert security["agents"]["available"] >= 1  # the 24/7 team is on duty
-            assert set(snap["callbacks"]) == {"pending", "completed"}
+            assert set(snap["callbacks"]) == {"pending", "dialling", "completed"}
             got = []
 
             async def read():
