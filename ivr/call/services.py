@@ -30,8 +30,6 @@ class CallSession(Protocol):
     caller: str | None
     lang: str
 
-STATUS_CODES = {"принято": "accepted", "в работе": "in_progress", "завершено": "completed",
-                "отклонено": "rejected"}
 SEND_STATUS = {"sent": "sent", "too_soon": "later", "limit": "limit", "no_mobile": "no_mobile"}
 CHECK_STATUS = {"ok": "ok", "wrong": "wrong", "locked": "locked", "expired": "expired",
                 "none": "expired"}
@@ -109,7 +107,7 @@ class DbServices:
                                            now=now, actor=f"ivr:{call.call_id}")
         if view is None:
             return io.ApplicationResult(None)
-        return io.ApplicationResult(STATUS_CODES.get(view.status, view.status), view.expected_on,
+        return io.ApplicationResult(registry.STATUS_CODES.get(view.status, view.status), view.expected_on,
                                     view.rejection_reason)
 
     def _callback(self, db: Session, call: CallSession, req: io.RequestCallback, now: datetime):

@@ -37,9 +37,12 @@ from ivr.store.models import AuditEntry
 from ivr.store.timestamps import UtcDateTime, utc
 from ivr.store.timestamps import aware as _aware
 
-STATUSES = ("принято", "в работе", "завершено", "отклонено")
-STATUS_EN = {"принято": "accepted", "в работе": "in progress", "завершено": "completed",
-             "отклонено": "rejected"}
+#: Application statuses — the one table (issue 11): the registry's stored name (Russian, as the
+#: departments' systems write it) → the code the IVR speaks (``ApplicationResult.status``, prompt
+#: ``app_status_<code>`` of ``menus.yaml``); the English label is the code with spaces.
+STATUS_CODES: dict[str, str] = {"принято": "accepted", "в работе": "in_progress",
+                                "завершено": "completed", "отклонено": "rejected"}
+STATUSES = tuple(STATUS_CODES)
 
 
 class Citizen(Base):
@@ -133,7 +136,7 @@ class ApplicationView:
 
     @property
     def status_en(self) -> str:
-        return STATUS_EN[self.status]
+        return STATUS_CODES[self.status].replace("_", " ")
 
 
 def number_hash(kind: str, digits: str, *, secret: bytes | None = None) -> str:
