@@ -12,12 +12,15 @@ here sleeps or reads a clock. A driver (``ivr.service``) calls
 
     acd.hold(cb_id, skill, prio, arrival, now) -> [DialCallback…]  # virtual hold (a callback)
     acd.unhold(cb_id, now)        -> [DialCallback…]  # its place goes (unanswered, converted)
+    acd.transfer(queue_call, now) -> [Connect…] | None  # the agent hands the call to a group
 
 and carries out the actions: ``Connect`` — agent ``agent`` answers ``call_id`` now (the handle
 time was drawn from the scenario, as the simulator draws it); ``Release`` — that agent ends
 the call; ``DialCallback`` — a callback's virtual place reached the head of its line
 (:mod:`queue_engine.virtual_hold`): dial the citizen, whose answered leg is offered with
-``place=`` its original arrival. The rules are the simulator's (:mod:`queue_engine.event_loop`), read from the same
+``place=`` its original arrival; ``Transfer`` — at the end of his talk the agent escalated the
+call (the scenario's ``escalation.share``, :mod:`queue_engine.escalation`): it now queues at
+that group, whose agent's ``Connect`` follows. The rules are the simulator's (:mod:`queue_engine.event_loop`), read from the same
 :class:`~queue_engine.model.Model`: priority first (security incidents top), FCFS within it, the
 longest-idle qualified agent, a team that is not the best at a skill takes it only after
 ``routing.overflow_after`` under the ``overflow`` policy, a skill's ``overflow: {to, after}``
@@ -43,10 +46,10 @@ from queue_engine.records import QueueCall
 from queue_engine.variates import SkillDraws
 from queue_engine.virtual_hold import DialCallback, VirtualHold, place_id
 
-__all__ = ["Connect", "DialCallback", "LiveAcd", "Release", "routing_delays"]
+__all__ = ["Connect", "DialCallback", "LiveAcd", "Release", "Transfer", "routing_delays"]
 
 IDLE, TALK, WRAP = 0, 1, 2
-_TALK_END, _WRAP_END, _ELIGIBLE, _HOUR, _VCHECK = 0, 1, 2, 3, 4
+_TALK_END, _WRAP_END, _ELIGIBLE, _HOUR, _VCHECK, _ESCALATE = 0, 1, 2, 3, 4, 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,18 @@ class Release:
 
     call_id: str
     agent: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Agent ``agent`` transferred ``call_id`` from ``from_skill`` to ``to_skill`` at ``at``;
+    the caller now queues there (a ``Connect`` follows when a senior agent answers)."""
+
+    call_id: str
+    agent: str
+    from_skill: str
+    to_skill: str
     at: float
 
 
@@ -139,6 +154,11 @@ class LiveAcd:
         self.virtual = VirtualHold(G)  # callbacks' places in the lines (virtual hold)
         self.teams_for = [[t for t in range(T) if self.delay[t][g] is not None]
                           for g in range(G)]
+        esc = m.meta.get("escalation")  # agents escalate a share of calls (a scenario section)
+        self.escalate = ((float(esc["share"]), self.g_of[esc["to"]], int(esc["priority"]))
+                         if esc and esc["to"] in self.g_of else None)
+        self._esc_rng = np.random.default_rng([seed, 9])  # its own stream: others' draws stay
+        self.transferred = 0
 
     # ---- driver API ------------------------------------------------------------------------
     def start(self, now: float) -> list[Connect | DialCallback]:
@@ -213,6 +233,22 @@ class LiveAcd:
         self._vcheck(g, now, out)
         return out
 
+    def transfer(self, call: QueueCall, now: float) -> list[Connect | DialCallback] | None:
+        """The agent talking to ``call.call_id`` hands it to ``call.skill`` (a senior or
+        specialised group): he goes to wrap-up now, the caller queues there with
+        ``call.priority`` from ``call.arrival_time``. None: nobody is talking to that call."""
+        agent = self.talking.pop(call.call_id, None)
+        if agent is None:
+            return None
+        agent.state, agent.since = WRAP, now  # his pending talk-end timer no longer matches
+        self._push(now + max(0.0, self.wrap_s), _WRAP_END, agent)
+        self.transferred += 1
+        for line in self.waiting:  # his answered entry may still sit in a line (lazy pops)
+            if any(e[3] == call.call_id for e in line):
+                line[:] = [e for e in line if e[3] != call.call_id]
+                heapq.heapify(line)
+        return self.offer(call, now)
+
     def held(self, callback_id: int) -> bool:
         return callback_id in self.virtual.places
 
@@ -254,6 +290,8 @@ class LiveAcd:
                 self._eligible(x, at, out)
             elif kind == _VCHECK:
                 self._vcheck(x, at, out)
+            elif kind == _ESCALATE:
+                self._escalate(x, at, out)
             else:
                 out.extend(self._roster(at))
         self.figures.flush(now, self)
@@ -317,7 +355,11 @@ class LiveAcd:
         self.centre.answer(call_id, now, agent.name)
         self.answered += 1
         self.figures.answered(g, now, now - joined, handle)
-        self._push(now + handle - wrap, _TALK_END, (agent, call_id))
+        esc = self.escalate
+        if esc is not None and g != esc[1] and self._esc_rng.random() < esc[0]:
+            self._push(now + handle - wrap, _ESCALATE, (agent, call_id, g))
+        else:
+            self._push(now + handle - wrap, _TALK_END, (agent, call_id))
         self.talking[call_id] = agent
         out.append(Connect(call_id, agent.name, self.skills[g], now, now - joined,
                            handle - wrap))
@@ -333,6 +375,18 @@ class LiveAcd:
         agents = sum(self.present[t] for t in self.teams_for[g])
         for cid in self.virtual.due(g, None if h is None else (h[0], h[1]), agents):
             out.append(DialCallback(place_id(cid), cid, self.skills[g], now))
+
+    def _escalate(self, x: tuple[_Agent, str, int], now: float, out: list) -> None:
+        """The end of the first agent's talk: he transfers the call to the escalation group."""
+        agent, call_id, g = x
+        if agent.state != TALK or agent.call != call_id or self.escalate is None:
+            return  # the caller left first
+        _, g_to, prio = self.escalate
+        to = self.skills[g_to]
+        out.append(Transfer(call_id, agent.name, self.skills[g], to, now))
+        qc = QueueCall(call_id=call_id, line="", region="", language="", skill=to,
+                       priority=prio, identified=False, arrival_time=now)
+        out.extend(self.transfer(qc, now) or [])
 
     def _talk_end(self, agent: _Agent, now: float, out: list) -> None:
         self.talking.pop(agent.call, None)

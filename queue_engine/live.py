@@ -114,7 +114,8 @@ class LiveCentre:
     def __init__(self, scenario: Scenario | None = None, *, model: Model | None = None,
                  tz: str | None = None) -> None:
         sc = scenario if scenario is not None or model is not None else load_scenario()
-        model = model if model is not None else Model.from_scenario(sc)
+        model = model if model is not None else Model.from_scenario(
+            sc, transfers_as_arrivals=False)  # the live ACD transfers real calls
         self.scenario, self.model = sc, model  # scenario None: a model stated directly
         #: the centre's zone (``centre.yaml`` ``timezone``): roster hours and holidays are local
         self.tz = ZoneInfo(tz or (sc.centre.timezone if sc is not None else DEFAULT_TZ))

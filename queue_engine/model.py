@@ -73,7 +73,12 @@ class Model:
         return replace(self, policy=policy)
 
     @classmethod
-    def from_scenario(cls, sc: Scenario) -> Model:
+    def from_scenario(cls, sc: Scenario, *, transfers_as_arrivals: bool = True) -> Model:
+        """``transfers_as_arrivals``: the simulator's stand-in for escalated calls
+        (:mod:`queue_engine.escalation`); the live ACD transfers real calls instead."""
+        from queue_engine.escalation import escalation_meta, transfer_arrivals, with_senior
+
+        sc = with_senior(sc)
         skills = sc.skill_ids
         teams = list(sc.teams)
         g_ix = {s: i for i, s in enumerate(skills)}
@@ -94,6 +99,9 @@ class Model:
                 prof[t, g_ix[sid]] = p
         sk = [sc.centre.skills[s] for s in skills]
         open_ = np.array([sc.centre.open_week(s) for s in skills], dtype=bool)
+        meta = {"name": sc.name, **escalation_meta(sc)}
+        if transfers_as_arrivals:
+            lam = transfer_arrivals(lam, skills, open_, meta)
         return cls(
             skills=skills, teams=teams, lam=lam, staff=staff, prof=prof,
             priority=np.array([s.priority for s in sk]),
@@ -112,7 +120,7 @@ class Model:
             sl_threshold=sc.centre.service_level_seconds,
             arr_cv=(np.array([sc.arrivals.dispersion.get(s, 0.0) for s in skills])
                     if any(sc.arrivals.dispersion.values()) else None),
-            meta={"name": sc.name},
+            meta=meta,
         )
 
 

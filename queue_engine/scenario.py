@@ -272,6 +272,21 @@ class Callbacks(_Strict):
                                        description="share of after-hours callers leaving one")
 
 
+class Escalation(_Strict):
+    """Agents transfer ``share`` of their answered calls to the group ``to`` (SPEC §4: a
+    senior specialist or a specialised group). Off by default; ``to`` not a skill of the
+    centre makes a senior group of ``agents`` on duty in the centre's hours
+    (:mod:`queue_engine.escalation`)."""
+
+    share: float = Field(default=0.0, ge=0, le=1)
+    to: str = "senior"
+    name: str = "Старшие специалисты"
+    priority: int = Field(default=5, ge=0, le=100)
+    agents: int = Field(default=0, ge=0, le=1000)
+    aht: Dist = Dist(mean=480, cv=0.9)
+    patience: Dist = Dist(mean=2400)
+
+
 class Routing(_Strict):
     policy: Literal["longest_idle", "overflow"] = "longest_idle"
     overflow_after: float = Field(default=60, ge=0)
@@ -300,6 +315,7 @@ class Scenario(_Strict):
     retrials: Retrials = Retrials()
     callbacks: Callbacks = Callbacks()
     routing: Routing = Routing()
+    escalation: Escalation = Escalation()
 
     @property
     def skill_ids(self) -> list[str]:
@@ -441,6 +457,10 @@ def _cross_check(sc: Scenario, path: Path, marks: dict) -> None:
         for sid in team.skills:
             if sid not in skills:
                 fail(("teams", tid, "skills", sid), f"unknown skill {sid!r}")
+    esc = sc.escalation
+    if esc.share > 0 and esc.to not in skills and esc.agents == 0:
+        fail(("escalation", "agents"), f"calls escalated to {esc.to!r} but no senior agent "
+             "answers them (give agents, or a skill of the centre as 'to')")
     for sid in skills:
         if sc.arrivals.daily_calls.get(sid, 0) > 0 and not any(
             sid in t.skills for t in sc.teams.values()
