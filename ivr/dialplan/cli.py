@@ -58,6 +58,7 @@ def cmd_check(args) -> int:
     from ivr.dialplan.asterisk_queues import check_problems
 
     problems += [str(p) for p in check_problems(args.dir, dp.skills)]  # asterisk.yaml
+    problems += zone_problems(args.dir, dp)
     for problem in problems:
         print(problem, file=sys.stderr)
     if problems:
@@ -105,6 +106,23 @@ def menu_and_prompt_problems(directory: Path) -> list[str]:
             out.append(f"{directory / 'menus.yaml'}: prompt {pid!r} has no {lang} text in "
                        "prompts.yaml")
     return out
+
+
+def zone_problems(directory: Path, dp) -> list[str]:
+    """centre.yaml's ``timezone`` (the ACD's hours) must be schedules.yaml's (the IVR's)."""
+    from queue_engine.scenario import ScenarioError, load_centre
+
+    if not (directory / "centre.yaml").is_file():
+        return []
+    try:
+        zone = load_centre(directory / "centre.yaml").timezone
+    except ScenarioError as exc:
+        return [str(exc)]
+    if zone == dp.tz.key:
+        return []
+    msg = (f"{directory / 'centre.yaml'}: timezone: {zone} differs from schedules.yaml's "
+           f"{dp.tz.key}: the IVR and the ACD would count hours differently")
+    return [msg]
 
 
 def calendar_warning(dp, today=None) -> str | None:
