@@ -10,7 +10,7 @@ from ivr.store.base import Base
 # Model modules of other areas; listed here so migrations and create_all see every table.
 MODEL_MODULES = ("ivr.citizens.registry", "ivr.citizens.otp", "ivr.citizens.sms", "ivr.call.callbacks",
                  "ivr.records.recordings", "ivr.records.tickets", "ivr.records.factors",
-                 "ivr.web.users")
+                 "ivr.web.users", "ivr.records.transfers")
 
 for _name in MODEL_MODULES:
     if importlib.util.find_spec(_name) is not None:
