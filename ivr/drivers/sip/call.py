@@ -9,10 +9,19 @@ barge-in stops the batch's prompts; a key during one without barge-in waits for 
 ``Collect`` (the caller need not time his presses). Whoever hangs up — caller (BYE, RTP
 silence) or IVR — the session is fed exactly one ``CallerHangup`` or nothing, so it writes
 exactly one outcome row.
+
+The session runs its database requests (identification, codes, application status, the
+outcome) inside ``start``/``feed``/``fail``, so the call's task hands each of those to a small
+thread pool (:data:`IVR_THREADS` workers, shared by every call) and awaits the answer: a slow
+database delays only the call that asked, never the media clock or other calls' keys. A call
+has at most one operation on its session at a time, in order — a hang-up that arrives during a
+feed is fed after it.
 """
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures as cf
+import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -28,6 +37,10 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("ivr.drivers.sip.call")
 TERMINATOR_GRACE = 0.5
+IVR_THREADS = 4  # SQLite has one writer at a time: more threads would only wait on its lock
+_pool: cf.ThreadPoolExecutor | None = None
+_inflight: set[cf.Future[Any]] = set()  # every call's queued operations (settle_calls)
+_pool_lock = threading.Lock()
 EnqueueHook = Callable[["SipCall", Enqueue], Awaitable[None]]
 Recorder = Callable[["CallSession", datetime], Any]
 
@@ -38,8 +51,11 @@ class SipCall:
     def __init__(self, session: CallSession, stream: RtpStream, *, prompts: Any,
                  clock: Callable[[], datetime], hangup: Callable[[SipCall], None],
                  on_enqueue: EnqueueHook | None = None, timeout_scale: float = 1.0,
-                 recorder: Recorder | None = None) -> None:
+                 recorder: Recorder | None = None,
+                 executor: cf.Executor | None = None) -> None:
         self.session, self.stream, self.prompts = session, stream, prompts
+        self.executor = executor or ivr_pool()
+        self._last_op: cf.Future[Any] | None = None
         self.clock, self._hangup, self.on_enqueue = clock, hangup, on_enqueue
         self.timeout_scale = timeout_scale
         self.vars: dict[str, str] = {}
@@ -79,7 +95,7 @@ class SipCall:
         """BYE, CANCEL after answer, RTP timeout: record the hang-up once, stop the task."""
         if self.ended_by is None:
             self.ended_by = "caller"
-            self.session.feed(CallerHangup(cause), self.clock())
+            self._submit(self.session.feed, CallerHangup(cause), self.clock())
         self.stream.close()
         if self.task is not None and not self.task.done():
             self.task.cancel()
@@ -88,32 +104,54 @@ class SipCall:
         """The endpoint is stopping: the call gets its outcome (``error``) and a BYE."""
         if self.ended_by is None:
             self.ended_by = "hotline"
-            self.session.fail(self.clock(), detail)
+            self._submit(self.session.fail, self.clock(), detail)  # after a request in flight
         if self.task is not None and not self.task.done():
             self.task.cancel()
         self._hangup(self)
 
+    # ---- the session's operations, off the loop, one at a time --------------------------------
+    def _submit(self, fn: Callable[..., Any], *args: Any) -> cf.Future[Any]:
+        """Run ``fn(*args)`` in the pool after this call's previous operation (per-call order;
+        the previous one was queued first, so it is running or done and this never deadlocks)."""
+        prev = self._last_op
+
+        def job() -> Any:
+            if prev is not None and not prev.done():
+                cf.wait([prev])
+            return fn(*args)
+
+        self._last_op = fut = self.executor.submit(job)
+        _inflight.add(fut)
+        fut.add_done_callback(_inflight.discard)
+        return fut
+
+    async def _session(self, fn: Callable[..., Any], *args: Any) -> Any:
+        # shielded: a hang-up cancelling the task must not drop an operation already queued
+        # (a start dropped so would leave the call without its outcome row)
+        return await asyncio.shield(asyncio.wrap_future(self._submit(fn, *args)))
+
     # ---- the IVR's commands ------------------------------------------------------------------
     async def _run(self) -> None:
         try:
-            commands = self.session.start(self.clock())
-            self._record_start(commands)
+            commands = await self._session(self._start, self.clock())
             while commands:
                 event = await self._execute(commands)
                 if event is None or self.session.done:
                     break
-                commands = self.session.feed(event, self.clock())
+                commands = await self._session(self.session.feed, event, self.clock())
                 self._record_commands(commands)
         except asyncio.CancelledError:
             return
         except Exception as exc:  # noqa: BLE001 - this call fails alone (ARCHITECTURE rule 7)
-            self.session.fail(self.clock(), f"sip driver: {type(exc).__name__}")
+            await self._session(self.session.fail, self.clock(),
+                                f"sip driver: {type(exc).__name__}")
         finally:
-            self._record_close()
+            self.stream.tap = None  # the media clock stops feeding the recording now
+            self._submit(self._record_close, self.clock())  # after any start still queued
         if self.ended_by is None:
             self.ended_by = "hotline"
             if not self.session.done:  # defensive: the IVR stopped talking without an outcome
-                self.session.fail(self.clock(), "sip driver: no more commands")
+                self._submit(self.session.fail, self.clock(), "sip driver: no more commands")
             self._hangup(self)
 
     async def _execute(self, commands: list[Any]) -> Any:
@@ -173,13 +211,19 @@ class SipCall:
                 return Digits(got) if got else NoInput()
 
     # ---- call recording (a recorder such as ivr.records.recordings.CallRecorder) ---------------
-    def _record_start(self, commands: list[Any]) -> None:
-        if self.recorder is None:
-            return
+    # Opening and closing write the recording's row: in the pool with the session's operations.
+    # A refusal (rare, once a call) discards on the loop, where the media clock feeds the file.
+    def _start(self, now: datetime) -> list[Any]:
+        commands = self.session.start(now)
+        if self.recorder is not None and self.ended_by is None:
+            self._record_start(commands, now)
+        return commands
+
+    def _record_start(self, commands: list[Any], now: datetime) -> None:
         try:
-            self._recording = self.recorder(self.session, self.clock())
+            self._recording = self.recorder(self.session, now)
+            self._recording.commands(commands, now)
             self.stream.tap = self._recording.audio
-            self._recording.commands(commands, self.clock())
         except Exception:  # noqa: BLE001 - no recording is no reason to drop the call
             self._log("exception", "recording_failed")
             self._recording, self.stream.tap = None, None
@@ -191,11 +235,11 @@ class SipCall:
             except Exception:  # noqa: BLE001
                 self._log("exception", "recording_failed")
 
-    def _record_close(self) -> None:
+    def _record_close(self, now: datetime) -> None:
         recording, self._recording, self.stream.tap = self._recording, None, None
         if recording is not None:
             try:
-                recording.close(self.clock())
+                recording.close(now)
             except Exception:  # noqa: BLE001
                 self._log("exception", "recording_failed")
 
@@ -212,3 +256,22 @@ class SipCall:
                 return
         if self.keys and self.keys[0] == terminator:
             self.keys.popleft()
+
+
+def ivr_pool() -> cf.ThreadPoolExecutor:
+    """The process's pool for calls' session operations (created on first use)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = cf.ThreadPoolExecutor(IVR_THREADS, thread_name_prefix="hotline-ivr")
+        return _pool
+
+
+async def settle_calls(timeout: float) -> bool:
+    """Wait until every operation queued for calls' sessions (a hang-up's outcome, a stop's
+    ``error``) is done; False if some were still running after ``timeout`` s."""
+    pending = [asyncio.wrap_future(f) for f in list(_inflight)]
+    if not pending:
+        return True
+    _, not_done = await asyncio.wait(pending, timeout=timeout)
+    return not not_done

@@ -22,7 +22,7 @@ import structlog
 
 from ivr.drivers.sip import message as sipmsg
 from ivr.drivers.sip import sdp
-from ivr.drivers.sip.call import EnqueueHook, Recorder, SipCall
+from ivr.drivers.sip.call import EnqueueHook, Recorder, SipCall, settle_calls
 from ivr.drivers.sip.dialog import Dialog
 from ivr.drivers.sip.g711 import Prompts
 from ivr.drivers.sip.media import MediaClock
@@ -89,6 +89,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
         for dialog in list(self.dialogs.values()):
             if dialog.call is not None and dialog.call.ended_by is None:
                 dialog.call.shutdown("sip endpoint stopped")
+        if not await settle_calls(drain_timeout + 5.0):  # outcomes from the calls' db threads
+            log.error("sip_outcomes_pending")
         byes = [d.bye for d in self.dialogs.values() if d.bye and d.bye.active]
         deadline = asyncio.get_running_loop().time() + 1.0
         while any(b.active for b in byes) and asyncio.get_running_loop().time() < deadline:
