@@ -6,7 +6,9 @@ ticket.released``; if the caller hangs up first it calls :meth:`hangup`. The ser
 ACD's timers (:meth:`run`) and writes, once per call, the outcome that replaces the IVR's
 ``queued`` row (issue 13 item 1, embedded mode): ``answered`` with ``agent_id`` and
 ``answered_at`` (agent pick-up) and ``ended_at``; ``abandoned`` after W s; ``error`` when the
-service stopped first. The EWT the IVR announces comes from the same
+service stopped first. A connected call may be transferred to a senior group
+(:meth:`AcdService.transfer`, :mod:`ivr.service.transfer`): the ticket goes on, the record
+keeps its first answer and lists the transfers. The EWT the IVR announces comes from the same
 :class:`queue_engine.live.LiveCentre` (``ivr.call.waits.LiveWaits``).
 """
 from __future__ import annotations
@@ -20,8 +22,9 @@ from typing import Any
 import structlog
 
 from ivr.call.protocol import Enqueue
+from ivr.service import transfer as escalation
 from ivr.service.clock import Clock
-from queue_engine.acd import Connect, DialCallback, LiveAcd, Release
+from queue_engine.acd import Connect, DialCallback, LiveAcd, Release, Transfer
 from queue_engine.records import QueueCall
 
 log = structlog.get_logger("ivr.service.acd")
@@ -42,6 +45,10 @@ class Ticket:
     answered_at: float | None = None
     talk_s: float = 0.0
     done: bool = False
+    first_agent: str | None = None  # who answered first (a transfer moves ``agent`` on)
+    history: dict = field(default_factory=dict)  # IVR path, identification: travels along
+    transfers: list = field(default_factory=list)
+    senior_queued: float | None = None
 
 
 def _utc(ts: float) -> datetime:
@@ -58,6 +65,8 @@ class AcdService:
         self.on_change = on_change or (lambda: None)
         #: a callback's virtual place reached the head (ivr.service.callbacks dials it)
         self.on_dial: Callable[[DialCallback], None] = lambda d: None
+        #: transfer events for ivr.records.transfers.apply_event (serve: the record writer)
+        self.on_transfer: Callable[[dict], None] = lambda ev: None
         self.tickets: dict[str, Ticket] = {}
         self.handed: dict[str, float] = {}  # recorded 'queued' by the IVR, not yet enqueued
         self._wake = asyncio.Event()
@@ -90,6 +99,7 @@ class AcdService:
         skill = enq.skill if enq.skill in self.acd.g_of else self._fallback(enq.skill)
         t = Ticket(session.call_id, skill, str(rec.get("line") or ""),
                    str(rec.get("region") or ""), now, loop.create_future(), loop.create_future())
+        t.history = escalation.history_of(rec)
         self.tickets[t.call_id] = t
         if self.closing:  # stopping: no agent will come
             self._finish(t, "error", now, "service stopping: not queued")
@@ -116,7 +126,13 @@ class AcdService:
             return
         now = self.clock.ts()
         waited = self.acd.abandon(call_id, now)
-        if waited is not None:
+        if waited is not None and t.transfers:  # left while waiting for the senior group
+            self._wake.set()
+            self._finish(t, "answered", now, f"{self._answered(t)}; caller left after "
+                                             f"{waited:.0f} s waiting ({cause})")
+            if not t.released.done():
+                t.released.set_result(now)
+        elif waited is not None:
             self._wake.set()  # a callback's place may be at the head now
             self._finish(t, "abandoned", now, f"abandoned after {waited:.0f} s in queue "
                                              f"{t.skill} ({cause})")
@@ -131,6 +147,13 @@ class AcdService:
             if not t.released.done():
                 t.released.set_result(now)
         self.on_change()
+
+    def transfer(self, call_id: str, to: str, *, by: str, via: str = "web",
+                 priority: int | None = None) -> Ticket:
+        """The agent talking to ``call_id`` transfers it to group ``to`` (a senior group):
+        it queues there with ``priority`` (default 5), its history along. Raises
+        :class:`ivr.service.transfer.TransferError` when it cannot be done."""
+        return escalation.transfer(self, call_id, to, by=by, via=via, priority=priority)
 
     def hold(self, callback_id: int, skill: str, priority: int, arrival: float) -> None:
         """A pending callback takes its virtual place (``queue_engine.virtual_hold``)."""
@@ -180,8 +203,13 @@ class AcdService:
             t = self.tickets.get(a.call_id)
             if t is None:
                 continue
-            if isinstance(a, Connect):
+            if isinstance(a, Transfer):
+                escalation.transferred(self, t, a)
+            elif isinstance(a, Connect) and t.transfers:
+                escalation.senior_answered(self, t, a)
+            elif isinstance(a, Connect):
                 t.agent, t.answered_at, t.talk_s = a.agent, a.at, a.talk
+                t.first_agent = a.agent
                 if not t.answered.done():
                     t.answered.set_result(a.agent)
             elif isinstance(a, Release) and not t.done:
@@ -192,7 +220,9 @@ class AcdService:
     @staticmethod
     def _answered(t: Ticket) -> str:
         """The detail every answered record carries (reports read the wait back from it)."""
-        return f"answered by {t.agent} after {(t.answered_at or t.joined) - t.joined:.0f} s"
+        first = (f"answered by {t.first_agent or t.agent} after "
+                 f"{(t.answered_at or t.joined) - t.joined:.0f} s")
+        return f"{first}; {escalation.transfer_detail(t)}" if t.transfers else first
 
     def _finish(self, t: Ticket, outcome: str, at: float, detail: str) -> None:
         t.done = True
@@ -201,7 +231,8 @@ class AcdService:
         fields: dict[str, Any] = {"outcome": outcome, "ended_at": _utc(at), "detail": detail,
                                   "queued_at": _utc(t.joined)}
         if t.agent is not None:
-            fields.update(agent_id=t.agent, answered_at=_utc(t.answered_at or at))
+            fields.update(agent_id=t.first_agent or t.agent,
+                          answered_at=_utc(t.answered_at or at))
         self.write(t.call_id, **fields)
 
     # ---- stopping -----------------------------------------------------------------------------

@@ -176,6 +176,7 @@ class Service:
         self.writer = RecordWriter(self.factory)
         acd = LiveAcd(self.centre, seed=o.seed, figures=figures)
         self.acd = AcdService(acd, self.clock, write=self.writer.final)
+        self.acd.on_transfer = self._transfer_event
         self.board = LiveBoard(self.acd, hotline.dialplan)
         self.acd.on_change = self.board.notify
         self.acd.start()
@@ -225,6 +226,12 @@ class Service:
         gc.freeze()  # dialplan, scenario, models live forever: out of the collector's scans
         log.info("serve.started", sip=self.sip is not None, web=self.web_server is not None,
                  db=self.db_url, speed=o.speed)
+
+    def _transfer_event(self, event: dict[str, Any]) -> None:
+        """A transfer or a senior's answer: written after the call's own row."""
+        from ivr.records.transfers import apply_event
+
+        self.writer.call(lambda db: apply_event(db, event))
 
     def _outcome(self, row: dict[str, Any]) -> None:
         """An IVR outcome row, from the loop or from a driver's database worker thread."""
