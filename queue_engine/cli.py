@@ -138,7 +138,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         from queue_engine.plot import plot_forecast
 
         plot_forecast(rows, args.plot, title=f"{sc.name}: {args.skill or 'all skill groups'}, "
-                      f"{args.reps} replications")
+                      f"{args.reps} replications", tz=sc.centre.timezone)
     if args.json:
         print(json.dumps({"scenario": sc.name, "reps": args.reps, "rows": rows}, indent=1))
         return 0

@@ -11,7 +11,8 @@ from pathlib import Path
 __all__ = ["plot_forecast"]
 
 
-def plot_forecast(rows: list[dict], file: Path, title: str = "") -> None:
+def plot_forecast(rows: list[dict], file: Path, title: str = "",
+                  tz: str = "Europe/Moscow") -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -44,7 +45,7 @@ def plot_forecast(rows: list[dict], file: Path, title: str = "") -> None:
         ax.set_zorder(ax2.get_zorder() + 1)
         ax.patch.set_visible(False)
         ax.set_title(day.capitalize())
-        ax.set_xlabel("hour (MSK)")
+        ax.set_xlabel(f"hour ({tz})")  # the centre's local time
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("mean wait of answered calls, min")
     fig.suptitle(title + "  (green: published band)")

@@ -3,7 +3,7 @@
 Behaviour is data: a planner changes the hotline by editing ``dialplans/centre.yaml``
 and ``dialplans/scenarios/*.yaml``.  Everything is validated on load; a refusal
 names file, line and key (see :mod:`queue_engine.yamlmarks`).  Times are seconds,
-hours are Moscow local time, a week starts Monday 00:00.
+hours are local time in the centre's ``timezone``, a week starts Monday 00:00.
 """
 
 from __future__ import annotations
