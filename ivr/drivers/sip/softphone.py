@@ -2,6 +2,10 @@
 
     hotline softphone call sip:88005553535@127.0.0.1:5060 --dtmf "2,1,11223344595#,01021980#,code"
         [--inband | --rfc2833] [--record heard.wav] [--json] [--barge-in SECONDS]
+    hotline softphone answer --listen 127.0.0.1:5070 --dtmf 3     # be the citizen called back
+
+``answer`` waits for one INVITE (the hotline's ``--sip-outbound sip:127.0.0.1:5070``), picks up
+and then behaves as ``call`` does.
 
 Each comma-separated group is sent when the IVR is ready for it, judged by ear (20 ms frame
 energy, no fixed sleeps): by default once a prompt has been heard and then ``--silence``
@@ -92,6 +96,7 @@ class Softphone:
         self.code, self.caller = code, caller
         self.media = MediaClock(rtp_timeout=3600)
         self._ack: tuple[bytes, tuple[str, int]] = (b"", ("127.0.0.1", 0))
+        self._ok: Retransmitter | None = None  # answering: our 200, resent until the ACK
 
     async def call(self, uri: str, groups: list[str], *, linger: float = 60.0) -> dict[str, Any]:
         """Dial, send each group when the IVR is ready; then listen to the answer (at most
@@ -109,39 +114,95 @@ class Softphone:
         result: dict[str, Any] = {"uri": uri, "call_id": call_id, "sent": [], "status": None}
         try:
             dialog = await self._invite(sip, uri, server, port, call_id, tag, stream, result)
-            if dialog is None:
-                return result
-            bye = loop.create_task(self._wait_bye(sip))
-            for group in groups:
-                if bye.done():
-                    break
-                await self._when_ready(ear, bye)
-                if bye.done():
-                    break
-                keys = await self._resolve(group, call_id, bye)
-                if keys is None:
-                    break
-                await self._press(stream, keys)
-                result["sent"].append(group if group != "code" else "code")
-            if not bye.done():  # hear the answer to the last keys out, then hang up
-                await self._when_ready(ear, bye, final=True, limit=linger)
-            if bye.done():
-                result["ended_by"] = "remote"
-                msg, addr = bye.result()
-                sip.transport.sendto(sipmsg.response(msg, 200, source=addr),
-                                     sipmsg.response_target(msg, addr))
-            else:
-                bye.cancel()
-                result["ended_by"] = "local"
-                await self._bye(sip, dialog, port, call_id, tag)
+            if dialog is not None:
+                await self._converse(sip, stream, ear, groups, dialog, port, call_id, tag,
+                                     result, linger=linger)
         finally:
             await self.media.stop()
             sip.transport.close()
+        return self._heard(ear, result)
+
+    async def answer(self, port: int, groups: list[str], *, linger: float = 60.0,
+                     wait: float = 60.0) -> dict[str, Any]:
+        """Wait (at most ``wait`` s) for one INVITE on ``port``, answer it, then as :meth:`call`:
+        each group when the caller's prompt is over, hang up after ``linger`` s of listening."""
+        loop = asyncio.get_running_loop()
+        sip = _Sip()
+        await loop.create_datagram_endpoint(lambda: sip, local_addr=(self.host, port))
+        assert sip.transport is not None
+        port = sip.transport.get_extra_info("sockname")[1]
+        ear = Ear()
+        stream = await self.media.open(self.host, None, sdp.PCMU, 101, inband=False,
+                                       on_audio=ear.hear)
+        result: dict[str, Any] = {"port": port, "sent": [], "status": None}
+        try:
+            try:
+                async with asyncio.timeout(wait):
+                    invite, addr = await sip.inbox.get()
+                    while not (invite.is_request and invite.method == "INVITE"):
+                        invite, addr = await sip.inbox.get()
+            except TimeoutError:
+                return self._heard(ear, result)
+            offer = sdp.choose(invite.sdp, addr[0])
+            stream.retarget((offer.host, offer.port), offer.codec, offer.event_pt)
+            tag, dest = sipmsg.new_tag(), sipmsg.response_target(invite, addr)
+            answer = sdp.build(self.host, stream.local_port, (offer.codec,),
+                               offer.event_pt if offer.event_pt is not None else 101)
+            ok = sipmsg.response(invite, 200, source=addr, to_tag=tag, body=answer,
+                                 extra=(("Contact", f"<sip:softphone@{self.host}:{port}>"),))
+            sip.transport.sendto(sipmsg.response(invite, 180, source=addr, to_tag=tag), dest)
+            transport = sip.transport
+            self._ok = Retransmitter(lambda: transport.sendto(ok, dest))  # until the ACK
+            result.update(status=200, call_id=invite.call_id)
+            to = invite.header("To")
+            dialog = {"from": f"{to};tag={tag}", "to": invite.header("From"),
+                      "target": sipmsg.uri_of(invite.header("Contact")) or
+                      f"sip:{addr[0]}:{addr[1]}"}
+            await self._converse(sip, stream, ear, groups, dialog, port, invite.call_id, tag,
+                                 result, linger=linger)
+        finally:
+            if self._ok is not None:
+                self._ok.stop()
+            await self.media.stop()
+            sip.transport.close()
+        return self._heard(ear, result)
+
+    def _heard(self, ear: Ear, result: dict[str, Any]) -> dict[str, Any]:
         audio = ear.audio()
         result.update(heard_s=round(len(audio) / g711.RATE, 2),
                       speech_s=round(ear.speech_frames * 0.02, 2))
         result["audio"] = audio
         return result
+
+    async def _converse(self, sip: _Sip, stream: RtpStream, ear: Ear, groups: list[str],
+                        dialog: dict[str, Any], port: int, call_id: str, tag: str,
+                        result: dict[str, Any], *, linger: float) -> None:
+        """Send each key group when the far end is ready, hear the end out, hang up (or be
+        hung up on)."""
+        assert sip.transport is not None
+        bye = asyncio.get_running_loop().create_task(self._wait_bye(sip))
+        for group in groups:
+            if bye.done():
+                break
+            await self._when_ready(ear, bye)
+            if bye.done():
+                break
+            keys = await self._resolve(group, call_id, bye)
+            if keys is None:
+                break
+            await self._press(stream, keys)
+            result["sent"].append(group if group != "code" else "code")
+        if not bye.done():  # hear the answer to the last keys out, then hang up
+            await self._when_ready(ear, bye, final=True, limit=linger)
+        if bye.done():
+            result["ended_by"] = "remote"
+            msg, addr = bye.result()
+            sip.transport.sendto(sipmsg.response(msg, 200, source=addr),
+                                 sipmsg.response_target(msg, addr))
+        else:
+            bye.cancel()
+            result["ended_by"] = "local"
+            await self._bye(sip, dialog, port, call_id, tag)
 
     async def _invite(self, sip: _Sip, uri: str, server: tuple[str, int], port: int,
                       call_id: str, tag: str, stream: RtpStream,
@@ -196,6 +257,8 @@ class Softphone:
                 assert sip.transport is not None  # re-sent 200s are absorbed; answer the rest
                 sip.transport.sendto(sipmsg.response(msg, 200, source=addr),
                                      sipmsg.response_target(msg, addr))
+            if msg.is_request and msg.method == "ACK" and self._ok is not None:
+                self._ok.stop()
             if msg.is_request and msg.method == "BYE":
                 return msg, addr
 
@@ -287,27 +350,46 @@ def register(sub: argparse._SubParsersAction) -> None:
     verbs = p.add_subparsers(dest="verb", required=True)
     c = verbs.add_parser("call", help="place one call")
     c.add_argument("uri", help="e.g. sip:88005553535@127.0.0.1:5060")
-    c.add_argument("--dtmf", default="", help='key groups, e.g. "2,1,11223344595#,code"')
     mode = c.add_mutually_exclusive_group()
     mode.add_argument("--inband", action="store_true", help="send keys as G.711 tones")
     mode.add_argument("--rfc2833", action="store_true", help="send RFC 4733 events (default)")
-    c.add_argument("--record", default=None, help="write what was heard to this WAV")
-    c.add_argument("--json", action="store_true", help="print the result as JSON")
-    c.add_argument("--barge-in", type=float, default=None, metavar="S",
-                   help="send each group S seconds into a prompt instead of after it")
-    c.add_argument("--silence", type=float, default=0.8, help="quiet that ends a prompt (s)")
-    c.add_argument("--linger", type=float, default=60.0,
-                   help="after the last group, listen at most this long before hanging up")
     c.add_argument("--local", default="127.0.0.1", help="local address to use")
     c.add_argument("--db", default=None, help="database for 'code' (default HOTLINE_DB_URL)")
+    for arg, kw in _SHARED:
+        c.add_argument(arg, **kw)
     c.set_defaults(func=cmd_softphone)
+    a = verbs.add_parser("answer", help="wait for one call and answer it (a callback's citizen)")
+    a.add_argument("--listen", default="127.0.0.1:5070", metavar="HOST:PORT",
+                   help="where to wait for the INVITE")
+    a.add_argument("--wait", type=float, default=120.0, help="give up after this many seconds")
+    for arg, kw in _SHARED:
+        a.add_argument(arg, **kw)
+    a.set_defaults(func=cmd_softphone)
+
+
+_SHARED: list[tuple[str, dict[str, Any]]] = [
+    ("--dtmf", {"default": "", "help": 'key groups, e.g. "2,1,11223344595#,code"'}),
+    ("--record", {"default": None, "help": "write what was heard to this WAV"}),
+    ("--json", {"action": "store_true", "help": "print the result as JSON"}),
+    ("--barge-in", {"type": float, "default": None, "metavar": "S",
+                    "help": "send each group S seconds into a prompt instead of after it"}),
+    ("--silence", {"type": float, "default": 0.8, "help": "quiet that ends a prompt (s)"}),
+    ("--linger", {"type": float, "default": 60.0,
+                  "help": "after the last group, listen at most this long before hanging up"}),
+]
 
 
 def cmd_softphone(args: argparse.Namespace) -> int:
-    phone = Softphone(args.local, inband=args.inband, silence=args.silence,
-                      barge_in=args.barge_in, code=outbox_code(args.db))
     groups = [g for g in args.dtmf.split(",") if g.strip()]
-    result = asyncio.run(phone.call(args.uri, groups, linger=args.linger))
+    if args.verb == "answer":
+        host, _, port = args.listen.rpartition(":")
+        phone = Softphone(host or "127.0.0.1", silence=args.silence, barge_in=args.barge_in)
+        result = asyncio.run(phone.answer(int(port or 0), groups, linger=args.linger,
+                                          wait=args.wait))
+    else:
+        phone = Softphone(args.local, inband=args.inband, silence=args.silence,
+                          barge_in=args.barge_in, code=outbox_code(args.db))
+        result = asyncio.run(phone.call(args.uri, groups, linger=args.linger))
     audio = result.pop("audio")
     if args.record:
         write_wav(args.record, audio)

@@ -227,3 +227,33 @@ def test_serve_passes_the_outbound_route_from_flag_or_environment(monkeypatch):
 def test_a_malformed_outbound_route_is_refused_at_start(route):
     with pytest.raises(ValueError, match="host"):
         SipEndpoint(None, outbound=route)
+
+
+def test_softphone_answers_a_placed_call_hears_the_ivr_and_keys_a_choice(sip_db, short_prompts):
+    """End to end with our own softphone as the citizen (``hotline softphone answer``): the
+    greeting is heard, key 3 (RFC 4733) queues the call for documents, the IVR hangs up."""
+    from ivr.drivers.sip.softphone import Softphone
+    from tests.sipp.test_sipp import free_port
+
+    url, _ = sip_db
+    port = free_port()
+
+    async def main():
+        phone = asyncio.ensure_future(Softphone().answer(port, ["3"], linger=20, wait=20))
+        await asyncio.sleep(0.2)
+        hotline = Hotline.load("dialplans", db_url=url, waits=FixedWait(180))
+        ep = SipEndpoint(hotline, "127.0.0.1", 0, clock=clock, t1=0.1,
+                         outbound=f"sip:127.0.0.1:{port}", recordings=str(short_prompts))
+        await ep.start()
+        try:
+            result = await ep.originate(NUMBER, hotline.new_call(did="88005553535"))
+            heard = await asyncio.wait_for(phone, 60)
+        finally:
+            await ep.stop(drain_timeout=2.0)
+        return result, heard
+
+    result, heard = asyncio.run(main())
+    assert result == OriginateResult(True, 200, "answered")
+    assert heard["sent"] == ["3"] and heard["ended_by"] == "remote" and heard["speech_s"] > 0.2
+    [row] = rows(url)
+    assert (row.outcome, row.skill) == ("queued", "documents")
