@@ -20,7 +20,7 @@ import numpy as np
 
 from queue_engine.scenario import DAYS, Scenario, Skill, Team
 
-__all__ = ["escalation_meta", "transfer_arrivals", "with_senior"]
+__all__ = ["escalation_meta", "transfer_arrivals", "with_escalation", "with_senior"]
 
 
 def with_senior(sc: Scenario) -> Scenario:
@@ -59,3 +59,24 @@ def transfer_arrivals(lam: np.ndarray, skills: list[str], open_: np.ndarray,
     out = lam.copy()
     out[g] = out[g] + esc["share"] * others * open_[g]
     return out
+
+
+def with_escalation(sc: Scenario, share: float, agents: int | None = None) -> Scenario:
+    """``sc`` escalating ``share`` of answered calls to its ``escalation.to`` group (e.g.
+    ``hotline demo --escalate 0.03``). ``agents`` None: enough seniors for the busiest open
+    hour's offered load at 80 % occupancy (``share`` × other groups' peak arrivals × senior
+    handle time)."""
+    esc = sc.escalation
+    if agents is None and esc.to not in sc.centre.skills:
+        from queue_engine.model import Model
+
+        probe = sc.model_copy(update={"escalation": esc.model_copy(
+            update={"share": share, "agents": max(esc.agents, 1)})})
+        m = Model.from_scenario(probe)
+        g = m.skills.index(esc.to)
+        load = float(m.lam[g].max()) * esc.aht.mean
+        agents = max(esc.agents, 1, int(np.ceil(load / 0.8)))
+    upd: dict[str, Any] = {"share": share}
+    if agents is not None:
+        upd["agents"] = agents
+    return sc.model_copy(update={"escalation": esc.model_copy(update=upd)})

@@ -114,6 +114,10 @@ class LiveCentre:
     def __init__(self, scenario: Scenario | None = None, *, model: Model | None = None,
                  tz: str | None = None) -> None:
         sc = scenario if scenario is not None or model is not None else load_scenario()
+        if sc is not None:  # a senior group the scenario's escalation adds is a group here too
+            from queue_engine.escalation import with_senior
+
+            sc = with_senior(sc)
         model = model if model is not None else Model.from_scenario(
             sc, transfers_as_arrivals=False)  # the live ACD transfers real calls
         self.scenario, self.model = sc, model  # scenario None: a model stated directly

@@ -102,3 +102,16 @@ def test_agents_escalate_the_scenario_share_of_their_calls():
     assert seniors == {a.call_id for a in moved}
     releases = [a.call_id for a in acts if isinstance(a, Release)]
     assert sorted(releases) == sorted(f"c{i}" for i in range(n))  # one end per call
+
+
+def test_with_escalation_sizes_the_senior_team_and_the_live_centre_names_it():
+    from queue_engine.escalation import with_escalation
+
+    sc = with_escalation(load_scenario(), 0.03)
+    m = Model.from_scenario(sc)
+    g = m.skills.index("senior")
+    peak_load = float(m.lam[g].max()) * sc.escalation.aht.mean
+    assert peak_load / sc.escalation.agents <= 0.8 < peak_load / (sc.escalation.agents - 1)
+    live = LiveCentre(sc)
+    assert "senior" in live.scenario.centre.skills and live.model.lam[g].sum() == 0
+    assert with_escalation(load_scenario(), 0.03, agents=2).escalation.agents == 2
