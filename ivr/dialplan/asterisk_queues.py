@@ -149,15 +149,25 @@ def plan_queues(scenario: Any, options: dict[str, QueueOptions]) -> dict[str, Qu
     return plans
 
 
+def _read(directory: str | Path) -> tuple[YamlDoc, AsteriskFile]:
+    path = Path(directory) / FILE
+    doc = load_yaml(path) if path.exists() else YamlDoc(path, {})
+    return doc, validate(doc, AsteriskFile)
+
+
+def queue_defaults(directory: str | Path) -> QueueOptions:
+    """The ``queue:`` options alone — e.g. ``wrapuptime`` for the embedded live ACD, which
+    stands in for app_queue when no Asterisk runs."""
+    return _read(directory)[1].queue
+
+
 def load_queue_config(directory: str | Path, skills: dict[str, Any]) -> QueueConfig:
     """``asterisk.yaml`` (defaults if absent) checked against the skills and the scenario's
     teams; :class:`ConfigError` lists every problem as ``file:line: key: message``."""
     from queue_engine.scenario import load_scenario
     from queue_engine.yamlmarks import ScenarioError
 
-    path = Path(directory) / FILE
-    doc = load_yaml(path) if path.exists() else YamlDoc(path, {})
-    f = validate(doc, AsteriskFile)
+    doc, f = _read(directory)
     problems = [doc.problem(("queues", s), f"unknown skill {s!r} (skills.yaml has "
                                            f"{', '.join(sorted(skills))})")
                 for s in f.queues if s not in skills]

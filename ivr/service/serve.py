@@ -147,6 +147,7 @@ class Service:
         from ivr.call.waits import LiveWaits
         from ivr.call.writes import QueuedWrites
         from ivr.citizens.sms import gateway_from_env
+        from ivr.dialplan.asterisk_queues import queue_defaults
         from ivr.service.acd import AcdService
         from ivr.service.board import LiveBoard, load_figure_rules
         from ivr.store.migrate import upgrade_needed
@@ -174,7 +175,9 @@ class Service:
         figures = LiveFigures(self.centre.model, load_figure_rules(o.dialplans,
                                                                  self.centre.model))
         self.writer = RecordWriter(self.factory)
-        acd = LiveAcd(self.centre, seed=o.seed, figures=figures)
+        # agents pause between calls as app_queue's wrapuptime (dialplans/asterisk.yaml) says
+        acd = LiveAcd(self.centre, seed=o.seed, figures=figures,
+                      wrap_s=float(queue_defaults(o.dialplans).wrapuptime))
         self.acd = AcdService(acd, self.clock, write=self.writer.final)
         self.acd.on_transfer = self._transfer_event
         self.board = LiveBoard(self.acd, hotline.dialplan)

@@ -184,3 +184,13 @@ def test_bad_asterisk_yaml_is_refused_with_file_and_line(tmp_path, capsys, edit,
     assert not (tmp_path / "out").exists()  # nothing half-written
     assert main(["dialplan", "--dir", str(d), "check"]) == 1
     assert re.search(message, capsys.readouterr().err)
+
+
+def test_the_embedded_acd_reads_the_same_wrapuptime(tmp_path):
+    from ivr.dialplan.asterisk_queues import queue_defaults
+
+    text = (DIALPLANS / "asterisk.yaml").read_text().replace("wrapuptime: 10 ", "wrapuptime: 25 ")
+    d = copy_dialplans(tmp_path, {"asterisk.yaml": text})
+    assert queue_defaults(d).wrapuptime == 25
+    (d / "asterisk.yaml").unlink()  # absent file: the documented defaults
+    assert queue_defaults(d).wrapuptime == 10
