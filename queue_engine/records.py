@@ -53,9 +53,10 @@ class CallRecords:
     Why columns: fitting and hourly reports group tens of thousands of calls with numpy.
     The columns are the table's (``call_id``, ``caller_hash`` → ``caller``, ``line``,
     ``region``, ``skill``, ``outcome``, ``menu_path``, ``callback_requested``, ``agent_id``
-    → ``agent``, ``started_at``/``answered_at``/``ended_at``) plus ``queued`` — the moment
-    the caller joined the agent queue (the IVR's ``queued`` outcome time; readers derive it
-    where the table lacks it).  A callback the centre dials out has ``menu_path ==
+    → ``agent``, ``started_at``/``queued_at``/``answered_at``/``ended_at``); ``queued`` is the
+    moment the caller joined the agent queue (the ``queued_at`` column, written with the final
+    queue outcome; for rows older than that column ``ivr.store.call_records`` derives it from
+    the drivers' "after W s").  A callback the centre dials out has ``menu_path ==
     ["callback"]``; the IVR's callback offer is marked ``callback`` (accepted) or
     ``callback:declined`` in ``menu_path``.
     """
