@@ -16,7 +16,9 @@ after N seconds" is member penalties plus a penalty rule, so:
 * the caller enters with ``QUEUE_MAX_PENALTY=0`` (``[hotline-ivr]`` sets it; so does the
   bridge's ``exec`` mode) — app_queue applies rules only to a caller that has it;
 * the queue's ``defaultrule`` (``queuerules.conf``) raises it: ``penaltychange => 480,1``;
-* ``penaltymemberslimit = 0``: penalties always count, however few members are logged in;
+* ``penaltymemberslimit = 0``: penalties always count, however few members are logged in
+  (app_queue.c ``calc_metric`` skips a member above the caller's max penalty;
+  ``update_qe_rule`` applies a rule step only when ``QUEUE_MAX_PENALTY`` was set);
 * agents join every queue of their team with those penalties by dialling ``login-<team>`` in
   ``[hotline-agents]`` (``AddQueueMember``), or are listed per team in ``asterisk.yaml``.
 
