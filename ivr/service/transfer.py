@@ -16,14 +16,18 @@ from typing import Any
 
 from queue_engine.records import QueueCall
 
-__all__ = ["TransferError", "history_of", "senior_answered", "transfer", "transfer_detail",
+__all__ = ["TransferError", "UnknownGroup", "history_of", "senior_answered", "transfer", "transfer_detail",
            "transferred"]
 
 DEFAULT_PRIORITY = 5  # ahead of ordinary callers (1), behind security incidents (10)
 
 
 class TransferError(ValueError):
-    """A refused transfer: the call is not talking to an agent, or the group is unknown."""
+    """A refused transfer: the call is not talking to an agent (now)."""
+
+
+class UnknownGroup(TransferError):
+    """The group to transfer to is not one of the live ACD's."""
 
 
 def _utc(ts: float) -> datetime:
@@ -44,7 +48,7 @@ def transfer(svc: Any, call_id: str, to: str, *, by: str, via: str = "web",
     """The agent on ``call_id`` hands it to group ``to``; returns the ticket (queued there)."""
     t = svc.tickets.get(call_id)
     if to not in svc.acd.g_of:
-        raise TransferError(f"unknown group {to!r}; groups: {', '.join(svc.acd.skills)}")
+        raise UnknownGroup(f"unknown group {to!r}; groups: {', '.join(svc.acd.skills)}")
     if t is None or t.done or t.agent is None or call_id not in svc.acd.talking:
         raise TransferError(f"call {call_id} is not talking to an agent")
     now = svc.clock.ts()

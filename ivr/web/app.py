@@ -8,6 +8,7 @@ for server-sent events and static files, and nothing else.
 
 Routes: ``/login`` ``/logout`` · supervisor/admin: ``/`` (live board), ``/events`` (SSE),
 ``/hourly``, ``/whatif`` · auditor: ``/records``, ``/audit`` (``ivr.web.records``) ·
+agent/supervisor: ``POST /api/calls/{id}/transfer``, ``/calls/{id}`` (``ivr.web.transfers``) ·
 session or bearer token: ``/api/queues``, ``/api/hourly?date=…``, ``/metrics`` · open:
 ``/healthz``, ``/static/…`` (every CSS/JS file is served from the package — no network).
 """
@@ -27,7 +28,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from ivr.web import api, auth, pages, records
+from ivr.web import api, auth, pages, records, transfers
 from ivr.web.context import WebState
 from ivr.web.live import LiveSource
 
@@ -69,11 +70,13 @@ def stop_streams(app: Any) -> None:
 
 def create_app(db_url: str, live: LiveSource | None, *, forecast_provider: Any = None,
                whatif: Any = None, dialplans: str | None = None, scenario: str | None = None,
-               secret_key: str | None = None, https_only: bool | None = None) -> Any:
+               secret_key: str | None = None, https_only: bool | None = None,
+               transfer: Any = None) -> Any:
     """The dashboard as an ASGI app. ``forecast_provider(date)`` → per-hour forecast;
     ``whatif(skill, agents_by_hour)`` → awaitable forecast (run off the loop by the caller;
     None = :class:`ivr.web.whatif.WhatIf` over ``scenario`` in a spawned worker process,
-    False = no what-if). ``dialplans`` is the folder of ``centre.yaml`` (SL threshold,
+    False = no what-if). ``transfer``: the running ACD's (``POST /api/calls/{id}/transfer``,
+    :mod:`ivr.web.transfers`). ``dialplans`` is the folder of ``centre.yaml`` (SL threshold,
     published bands, names)."""
     from ivr.store.base import make_engine, session_factory
     from ivr.web.metrics import registry_for
@@ -87,7 +90,8 @@ def create_app(db_url: str, live: LiveSource | None, *, forecast_provider: Any =
     state = WebState(factory=session_factory(make_engine(db_url)), live=live,
                      forecast_provider=forecast_provider, whatif=whatif, centre=centre,
                      tz=ZoneInfo(getattr(centre, "timezone", None) or "Europe/Moscow"),
-                     templates=Jinja2Templates(directory=str(HERE / "templates")))
+                     templates=Jinja2Templates(directory=str(HERE / "templates")),
+                     transfer=transfer)
     pages.add_filters(state.templates.env)
     own_whatif = None
     if whatif is None:
@@ -113,6 +117,7 @@ def create_app(db_url: str, live: LiveSource | None, *, forecast_provider: Any =
         Route("/api/hourly", api.hourly, methods=["GET"]),
         Route("/metrics", api.metrics, methods=["GET"]),
         *records.routes(),
+        *transfers.routes(),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
 

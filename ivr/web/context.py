@@ -36,6 +36,7 @@ class WebState:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     stream_max_s: float = 300.0
     fragment: tuple[dict, str] | None = None  # the last rendered board (snapshot, html)
+    transfer: Any = None  # the running ACD's transfer(call_id, to, by=, via=, priority=)
 
     def now(self) -> datetime:
         return datetime.now(UTC)

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ivr.store.base import Base
 from ivr.store.timestamps import UtcDateTime
 
-ROLES = ("supervisor", "auditor", "admin")
+ROLES = ("supervisor", "auditor", "admin", "agent")  # agent: transfers calls (escalation)
 NAME_MAX = 64
 
 
