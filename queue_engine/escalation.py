@@ -66,6 +66,8 @@ def with_escalation(sc: Scenario, share: float, agents: int | None = None) -> Sc
     ``hotline demo --escalate 0.03``). ``agents`` None: enough seniors for the busiest open
     hour's offered load at 80 % occupancy (``share`` × other groups' peak arrivals × senior
     handle time)."""
+    if not 0 <= share <= 1 or (agents is not None and agents < 0):
+        raise ValueError(f"escalation share {share} must be in [0, 1], agents >= 0")
     esc = sc.escalation
     if agents is None and esc.to not in sc.centre.skills:
         from queue_engine.model import Model

@@ -22,6 +22,9 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-web", action="store_true", help="do not start the web dashboard")
     p.add_argument("--scenario", default=None,
                    help="queue scenario (rosters, handle times, patience; default gosuslugi)")
+    p.add_argument("--escalate", type=float, default=None, metavar="SHARE",
+                   help="agents transfer this share of answered calls to a senior group "
+                        "(default: the scenario's escalation section; demo 0.03)")
     p.add_argument("--drain", type=float, default=5.0, metavar="S",
                    help="on stop, seconds calls in the IVR get to finish (default 5)")
     p.add_argument("--live-file", default=None,
@@ -59,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--scale", type=float, default=1.0,
                    help="multiply the scenario's call volume (default 1)")
     d.add_argument("--seed", type=int, default=0)
-    d.set_defaults(func=cmd_demo)
+    d.set_defaults(func=cmd_demo, escalate=0.03)
 
     from ivr.service import stats
 
@@ -84,6 +87,7 @@ def _options(args: argparse.Namespace, **kw: Any) -> Any:
                    sip_host=sip_host, sip_port=sip_port, web_host=web_host, web_port=web_port,
                    sip=not args.no_sip, web=not args.no_web, scenario=args.scenario,
                    drain_timeout=args.drain, live_file=args.live_file,
+                   escalate=getattr(args, "escalate", None),
                    sip_outbound=getattr(args, "sip_outbound", None)
                    or os.environ.get("HOTLINE_SIP_OUTBOUND") or None, **kw)
 

@@ -54,6 +54,7 @@ class Options:
     seed: int = 0
     drain_timeout: float = 5.0
     scenario: str | None = None
+    escalate: float | None = None  # share of answered calls agents escalate (None: scenario's)
     forecast: bool = True
     live_file: str | None = None  # the snapshot `hotline stats` reads (default var/live.json)
     extra: dict[str, Any] = field(default_factory=dict)
@@ -160,6 +161,10 @@ class Service:
         o = self.opts
         self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         scenario = load_scenario(o.scenario)
+        if o.escalate is not None:  # a senior group the agents transfer that share to
+            from queue_engine.escalation import with_escalation
+
+            scenario = with_escalation(scenario, o.escalate)
         self.centre = LiveCentre(scenario)
         hotline = Hotline.load(o.dialplans, db_url=o.db_url, waits=LiveWaits(self.centre))
         # no one-time code in clear unless asked for (HOTLINE_SMS_DEV_CODES=1); a real provider
@@ -358,7 +363,7 @@ class Service:
         o = self.opts
         db_url = self.factory.kw["bind"].url.render_as_string(hide_password=False)
         app = create_app(db_url, self.board, forecast_provider=self.forecast_provider,
-                         whatif=self.whatif, dialplans=o.dialplans)
+                         whatif=self.whatif, dialplans=o.dialplans, transfer=self.acd.transfer)
         with contextlib.suppress(ImportError):
             from ivr.web.users import ensure_first_admin
 
