@@ -14,7 +14,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sst
 
 from queue_engine.model import Model
 from queue_engine.sim import ABANDONED, ANSWERED, CALLBACK_TAKEN, SimResult, skill_staff
@@ -142,9 +141,12 @@ class Summary:
 
 
 def summarise(runs: list[HourStats]) -> Summary:
+    from scipy.special import stdtrit  # Student's t quantile (what scipy.stats' t.ppf calls),
+    # without importing scipy.stats (~0.5 s, a sixth of the whole forecast)
+
     r = len(runs)
     mean, half = {}, {}
-    tq = sst.t.ppf(0.975, r - 1) if r > 1 else np.nan
+    tq = stdtrit(r - 1, 0.975) if r > 1 else np.nan
     for k in METRICS:
         stack = np.stack([x.values[k] for x in runs])
         with np.errstate(invalid="ignore"), warnings.catch_warnings():

@@ -17,6 +17,9 @@ MAX_BYTES = 4_000_000
 MAX_DEPTH = 64
 MAX_ALIASES = 200
 MAX_NODES = 500_000
+# libyaml's parser when PyYAML was built with it (the wheels are): ~10x faster than the pure-Python
+# one, the same events and marks; the shape checks below guard it exactly as they guard the other.
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class YamlShapeError(ValueError):
@@ -39,7 +42,7 @@ def read_capped(path: str | Path, max_bytes: int = MAX_BYTES) -> str:
 def check_shape(text: str) -> None:
     """Refuse nesting deeper than MAX_DEPTH and more than MAX_ALIASES aliases (event scan)."""
     depth = aliases = 0
-    for ev in yaml.parse(text, Loader=yaml.SafeLoader):
+    for ev in yaml.parse(text, Loader=LOADER):
         if isinstance(ev, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             depth += 1
             if depth > MAX_DEPTH:
@@ -85,6 +88,6 @@ def check_expansion(node: yaml.Node | None, limit: int = MAX_NODES) -> None:
 def compose_safely(text: str) -> yaml.Node | None:
     """``yaml.compose`` after the shape checks; the node graph is checked before any walk."""
     check_shape(text)
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    node = yaml.compose(text, Loader=LOADER)
     check_expansion(node)
     return node
