@@ -255,10 +255,17 @@ class SipEndpoint(asyncio.DatagramProtocol):
         caller = msg.user("P-Asserted-Identity") if msg.header("P-Asserted-Identity") else ""
         session = self.hotline.new_call(did=did, caller=caller or msg.user("From") or None,
                                         call_id=_call_id(msg.call_id))
+        self._start_call(dialog, msg.call_id, session, self.recorder)
+
+    def _start_call(self, dialog: Dialog, call_id: str, session: Any,
+                    recorder: Recorder | None) -> None:
+        """The answered dialog runs ``session`` (ours, or a placed call's: .outbound)."""
+        assert dialog.stream is not None
+        stream = dialog.stream
         dialog.call = SipCall(session, stream, prompts=self.prompts, clock=self.clock,
                               hangup=self._hang_up, on_enqueue=self.on_enqueue,
-                              timeout_scale=self.timeout_scale, recorder=self.recorder)
-        stream.on_timeout = lambda: self._caller_gone(msg.call_id, "rtp_timeout", bye=True)
+                              timeout_scale=self.timeout_scale, recorder=recorder)
+        stream.on_timeout = lambda: self._caller_gone(call_id, "rtp_timeout", bye=True)
         dialog.call.start()
 
     def _ack(self, msg: sipmsg.Message) -> None:

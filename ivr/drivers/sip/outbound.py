@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +40,6 @@ import structlog
 from ivr.citizens.checksums import mask_tail
 from ivr.drivers.sip import message as sipmsg
 from ivr.drivers.sip import sdp
-from ivr.drivers.sip.call import SipCall
 from ivr.drivers.sip.dialog import Dialog
 from ivr.drivers.sip.registration import Upstream, digest
 from ivr.drivers.sip.transaction import Retransmitter
@@ -247,6 +247,18 @@ class Outbound:
     def __init__(self, ep: Any, gateway: Upstream | None) -> None:
         self.ep, self.gateway = ep, gateway
         self.legs: dict[str, ClientInvite] = {}
+        self._address: tuple[float, tuple[str, int]] | None = None  # (resolved at, address)
+
+    async def address(self) -> tuple[str, int]:
+        """The gateway's IP address and port, resolved off the loop and kept a minute (a name
+        given to ``sendto`` would be resolved inside the loop, blocking every call)."""
+        assert self.gateway is not None
+        loop = asyncio.get_running_loop()
+        if self._address is None or loop.time() - self._address[0] > 60.0:
+            infos = await loop.getaddrinfo(self.gateway.host, self.gateway.port,
+                                           family=socket.AF_INET, type=socket.SOCK_DGRAM)
+            self._address = (loop.time(), infos[0][4][:2])
+        return self._address[1]
 
     def feed(self, msg: sipmsg.Message) -> bool:
         """A response for one of our INVITEs/CANCELs? Handle it and say so."""
@@ -265,14 +277,18 @@ class Outbound:
             log.warning("sip_originate_not_sent", number=masked,
                         why="no outbound route" if gw is None else "endpoint not running")
             return OriginateResult(False, 0, "failed", sent=False)
+        try:
+            dest = await self.address()
+        except OSError as exc:
+            log.warning("sip_originate_not_sent", number=masked, why=f"gateway: {exc}")
+            return OriginateResult(False, 0, "failed", sent=False)
         stream = await ep.media.open(ep.host, None, ep.codecs[0], EVENT_PT, inband=ep.inband)
         ep.media.remove(stream)  # silent, and no RTP timeout, until the answer
-        dest = (gw.host, gw.port)
         leg = ClientInvite(
             send=lambda data: ep._send(data, dest), local=(ep.host, ep.port),
             contact=ep._contact(), gateway=gw, number=user, t1=ep.t1,
             offer=sdp.build(ep.host, stream.local_port, ep.codecs, EVENT_PT),
-            on_late_answer=lambda msg: self._bye_unwanted(leg, msg))
+            on_late_answer=lambda msg: self._bye_unwanted(leg, msg, dest))
         self.legs[leg.call_id] = leg
         log.info("sip_originate", number=masked, sip_call_id=leg.call_id,
                  call_id=getattr(session, "call_id", None), gateway=f"{gw.host}:{gw.port}")
@@ -287,20 +303,21 @@ class Outbound:
         finally:
             asyncio.get_running_loop().call_later(64 * ep.t1, self._forget, leg.call_id)
         if result.answered:
-            result = self._connect(leg, session, stream)
+            result = self._connect(leg, session, stream, dest)
         else:
             stream.close()
         log.info("sip_originate_result", sip_call_id=leg.call_id, answered=result.answered,
                  code=result.code, reason=result.reason)
         return result
 
-    def _connect(self, leg: ClientInvite, session: Any, stream: Any) -> OriginateResult:
+    def _connect(self, leg: ClientInvite, session: Any, stream: Any,
+                 dest: tuple[str, int]) -> OriginateResult:
         """The 2xx came: the answer's media, a dialog of the endpoint, the session running."""
         ep, msg = self.ep, leg.answer
         assert msg is not None
-        dialog = self._dialog(leg, msg)
+        dialog = self._dialog(leg, msg, dest)
         try:
-            media = sdp.choose(msg.sdp, self.gateway.host if self.gateway else ep.host)
+            media = sdp.choose(msg.sdp, dest[0])
             if media.codec not in ep.codecs:
                 raise sdp.NoCommonCodec(f"codec {media.codec} disabled")
         except sdp.NoCommonCodec as exc:
@@ -312,18 +329,14 @@ class Outbound:
         stream.last_rx = ep.media.now()
         ep.media.add(stream)
         dialog.stream = stream
-        recorder = ep.recorder if hasattr(session, "recording_allowed") else None
-        dialog.call = SipCall(session, stream, prompts=ep.prompts, clock=ep.clock,
-                              hangup=ep._hang_up, on_enqueue=ep.on_enqueue,
-                              timeout_scale=ep.timeout_scale, recorder=recorder)
-        stream.on_timeout = lambda: ep._caller_gone(leg.call_id, "rtp_timeout", bye=True)
         ep.stats["outbound"] = ep.stats.get("outbound", 0) + 1
-        dialog.call.start()
+        # recorded as inbound calls are when the session states its consent (recording_allowed)
+        ep._start_call(dialog, leg.call_id, session,
+                       ep.recorder if hasattr(session, "recording_allowed") else None)
         return OriginateResult(True, msg.status, "answered")
 
-    def _dialog(self, leg: ClientInvite, msg: sipmsg.Message) -> Dialog:
-        assert self.gateway is not None
-        dialog = Dialog(msg, (self.gateway.host, self.gateway.port), leg.tag, cseq=leg.cseq,
+    def _dialog(self, leg: ClientInvite, msg: sipmsg.Message, dest: tuple[str, int]) -> Dialog:
+        dialog = Dialog(msg, dest, leg.tag, cseq=leg.cseq,
                         answered=True, sdp_answer=leg.offer, uac=True, local=leg.frm,
                         remote=msg.header("To"),
                         target=sipmsg.uri_of(msg.header("Contact")) or leg.uri,
@@ -331,9 +344,10 @@ class Outbound:
         self.ep.dialogs[leg.call_id] = dialog
         return dialog
 
-    def _bye_unwanted(self, leg: ClientInvite, msg: sipmsg.Message) -> None:
+    def _bye_unwanted(self, leg: ClientInvite, msg: sipmsg.Message,
+                      dest: tuple[str, int]) -> None:
         log.warning("sip_originate_late_answer", sip_call_id=leg.call_id)
-        self.ep._send_bye(self._dialog(leg, msg))
+        self.ep._send_bye(self._dialog(leg, msg, dest))
 
     def _forget(self, call_id: str) -> None:
         leg = self.legs.pop(call_id, None)

@@ -22,13 +22,12 @@ class Retransmitter:
     def __init__(self, send: Callable[[], None], *, t1: float = T1,
                  on_give_up: Callable[[], None] = lambda: None, cap: float = T2) -> None:
         self.send, self.t1, self.on_give_up, self.cap = send, t1, on_give_up, cap
-        self.sent = 0
+        self.send()  # now, not when the task first runs: a stop() right after still sent it
+        self.sent = 1
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def _run(self) -> None:
         interval, waited = self.t1, 0.0
-        self.send()
-        self.sent = 1
         while waited + interval <= 64 * self.t1:
             await asyncio.sleep(interval)
             waited += interval

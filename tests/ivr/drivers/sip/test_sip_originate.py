@@ -257,3 +257,73 @@ def test_softphone_answers_a_placed_call_hears_the_ivr_and_keys_a_choice(sip_db,
     assert heard["sent"] == ["3"] and heard["ended_by"] == "remote" and heard["speech_s"] > 0.2
     [row] = rows(url)
     assert (row.outcome, row.skill) == ("queued", "documents")
+
+
+def test_endpoint_stopping_cancels_a_ringing_call(sip_db):
+    url, _ = sip_db
+
+    async def body(ep, uas):
+        task = asyncio.ensure_future(ep.originate(NUMBER, session(ep), timeout_s=30))
+        invite, addr = await uas.expect("INVITE")
+        uas.reply(invite, addr, 180)
+        await asyncio.sleep(0.1)
+        stopping = asyncio.ensure_future(ep.stop(drain_timeout=0.5))
+        cancel, _ = await uas.expect("CANCEL")
+        await stopping
+        return await task, cancel.branch == invite.branch
+
+    assert run_outbound(url, body) == (OriginateResult(False, 0, "failed"), True)
+
+
+def test_an_answer_racing_a_cancelled_originate_is_acked_and_hung_up(sip_db):
+    """The dialler gave up (its task cancelled) while the phone rang; the citizen picks up in
+    that instant: the 200 gets its ACK and at once our BYE — no call left open."""
+    url, _ = sip_db
+
+    async def body(ep, uas):
+        sink = await RtpSink.open()
+        task = asyncio.ensure_future(ep.originate(NUMBER, session(ep), timeout_s=30))
+        invite, addr = await uas.expect("INVITE")
+        uas.reply(invite, addr, 180)
+        await asyncio.sleep(0.1)
+        task.cancel()
+        await uas.expect("CANCEL")
+        uas.answer(invite, addr, sink.port)  # too late to cancel: the 200 wins at the callee
+        ack, _ = await uas.expect("ACK")
+        bye, bye_addr = await uas.expect("BYE")
+        uas.reply(bye, bye_addr, 200)
+        sink.transport.close()
+        return task.cancelled(), ack.cseq, bye.cseq, bye.call_id == invite.call_id
+
+    assert run_outbound(url, body) == (True, (1, "ACK"), (2, "BYE"), True)
+    assert rows(url) == []  # the session never started
+
+
+def test_gateway_by_name_and_an_unknown_name(sip_db):
+    url, _ = sip_db
+
+    async def body(ep, uas):
+        task = asyncio.ensure_future(ep.originate(NUMBER, session(ep), timeout_s=0.3))
+        invite, _ = await uas.expect("INVITE")
+        return await task, invite.uri
+
+    async def main():
+        uas = await RawUas.open()
+        hotline = Hotline.load("dialplans", db_url=url, waits=FixedWait(180))
+        out = []
+        for route in (f"sip:localhost:{uas.port}", "sip:no-such-host.invalid:5060"):
+            ep = SipEndpoint(hotline, "127.0.0.1", 0, clock=clock, t1=0.05, outbound=route)
+            await ep.start()
+            try:
+                if "invalid" in route:
+                    out.append(await ep.originate(NUMBER, session(ep), timeout_s=0.3))
+                else:
+                    out.append(await body(ep, uas))
+            finally:
+                await ep.stop(drain_timeout=0)
+        uas.transport.close()
+        return out
+
+    (result, uri), unknown = asyncio.run(main())
+    assert result.reason == "unreachable" and uri.startswith(f"sip:{NUMBER}@localhost:")
+    assert unknown == OriginateResult(False, 0, "failed", sent=False)
