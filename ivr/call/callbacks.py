@@ -42,7 +42,8 @@ class Callback(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
-    # pending / dialling / done / failed
+    # confirming (the caller is confirming the number) / pending / dialling / done / failed /
+    # cancelled (a repeat caller cancelled it)
 
 
 @dataclass(frozen=True)
@@ -67,8 +68,10 @@ def position(db: Session, cb: Callback) -> int:
 def request_callback(db: Session, *, call_id: str, number: str | None, skill: str,
                      priority: int, now: datetime, due: datetime | None = None,
                      arrival: datetime | None = None, language: str = "ru",
-                     line: str | None = None, region: str | None = None) -> CallbackTicket:
-    """Store the request (idempotent per ``call_id``); ``due`` None = as soon as possible."""
+                     line: str | None = None, region: str | None = None,
+                     status: str = "pending") -> CallbackTicket:
+    """Store the request (idempotent per ``call_id``); ``due`` None = as soon as possible;
+    ``status`` "confirming": not dialled until :func:`confirm` (the caller checks the number)."""
     existing = db.scalars(select(Callback).where(Callback.call_id == call_id)).first()
     if existing is not None:
         return CallbackTicket(existing.id, aware(existing.due_at), position(db, existing))
@@ -78,10 +81,47 @@ def request_callback(db: Session, *, call_id: str, number: str | None, skill: st
                   number_hash=blind_index("phone", number) if number else None,
                   language=language, line=line, region=region, requested_at=now,
                   arrival_at=utc(arrival) if arrival else now, due_at=due_at,
-                  next_attempt_at=due_at, attempts=0, status="pending")
+                  next_attempt_at=due_at, attempts=0, status=status)
     db.add(cb)
     db.flush()
     return CallbackTicket(cb.id, due_at, position(db, cb))
+
+
+LIVE = ("pending", "dialling")
+
+
+def pending_for(db: Session, number: str | None) -> Callback | None:
+    """The request still in line for this number (by its keyed hash), if any."""
+    if not number:
+        return None
+    return db.scalars(select(Callback).where(
+        Callback.number_hash == blind_index("phone", number), Callback.status.in_(LIVE))
+        .order_by(Callback.id)).first()
+
+
+def confirm(db: Session, call_id: str, number: str | None = None) -> Callback | None:
+    """The caller confirmed the number (or gave ``number``): the request may be dialled."""
+    cb = db.scalars(select(Callback).where(Callback.call_id == call_id)).first()
+    if cb is None:
+        return None
+    if number:
+        cb.number, cb.number_hash = number, blind_index("phone", number)
+    if cb.status == "confirming":
+        cb.status = "pending"
+    db.flush()
+    return cb
+
+
+def cancel_for(db: Session, number: str | None) -> int:
+    """A repeat caller cancels what is still pending for their number; how many."""
+    if not number:
+        return 0
+    rows = list(db.scalars(select(Callback).where(
+        Callback.number_hash == blind_index("phone", number), Callback.status == "pending")))
+    for cb in rows:
+        cb.status = "cancelled"
+    db.flush()
+    return len(rows)
 
 
 def next_attempt(attempts: int, after: datetime) -> datetime | None:

@@ -47,6 +47,14 @@ RESULTS = ("self_served", "queued", "abandoned_ivr", "after_hours", "locked", "i
 
 MAX_SAID_WAIT_S = 4 * 3600.0  # longer estimates are not said as a figure
 
+def keyed_number(digits: str) -> str | None:
+    """An 11-digit Russian number keyed on the phone (8 or 7 first) as ``+7…``, else None."""
+    d = digits.rstrip("#")
+    if len(d) == 11 and d.isdigit() and d[0] in "78":
+        return "+7" + d[1:]
+    return None
+
+
 class IvrStateError(RuntimeError):
     """An event the current state cannot take: a bug in the driver or session."""
 
@@ -69,6 +77,9 @@ class S(enum.Enum):
     LONG_WAIT = "long_wait"          # wait > threshold: 1 callback, 2 stay in line
     AFTER_HOURS = "after_hours"      # agents off duty: 1 leave a request, # back
     CALLBACK_CHECK = "callback_check"  # awaiting CallbackResult
+    CALLBACK_CONFIRM = "callback_confirm"  # "the number ending in 45 67": 1 right, 2 another
+    CALLBACK_NUMBER = "callback_number"  # keying the number to call back (11 digits)
+    CALLBACK_PENDING = "callback_pending"  # a request is already in line: 1 keep, 2 cancel
     CONTROL_FETCH = "control_fetch"  # awaiting ControlQuestion (no mobile for the SMS code)
     CONTROL_ENTRY = "control_entry"
     CONTROL_CHECK = "control_check"  # awaiting CheckCodeResult for the control answer
@@ -113,6 +124,9 @@ class IvrMachine:
         self.skill: str | None = None
         self.priority = 0
         self.callback_requested = False
+        self.callback_tail = ""  # last digits of the number a callback will ring (to confirm)
+        self.callback_confirmed = False
+        self.wait_s: float | None = None  # the estimate, kept while a repeat caller decides
         self.consent: str | None = None  # recording: None (undecided) / given / refused
         self.ticket = ""
         self.control: io.ControlQuestion | None = None
@@ -136,6 +150,10 @@ class IvrMachine:
             out: Out = [io.DropCode(self.citizen_id)] if (
                 self.state in CODE_STATES and self.citizen_id is not None) else []
             result = "self_served" if self.self_served else "abandoned_ivr"
+            if self.state in (S.CALLBACK_CONFIRM, S.CALLBACK_NUMBER):  # the request stands,
+                out.append(io.ConfirmCallback(None))  # to the number the call came from
+                self.callback_requested = True
+                result = "queued" if self.route.open else "after_hours"
             return [*out, *self._finish(now, result, f"hangup:{event.cause}")[:-1]]
         if isinstance(event, DriverError):
             return self.fail(now, f"driver: {event.detail}")
@@ -179,6 +197,9 @@ class IvrMachine:
             cmd = Collect(p.language, self.route.languages[0], 1, self.cfg.menu_timeout_s, "")
         elif state is S.MENU:
             cmd = self._collect((*self.menus.menu(self.stack[-1]).prompt, *p.menu_hint))
+        elif state is S.CALLBACK_CONFIRM:
+            cmd = self._collect((*p.callback_number_is, *self._tail(),
+                                 *p.callback_number_confirm))
         elif state is S.CONTROL_ENTRY and self.control is not None:
             cmd = self._collect((self.control.prompt,), self.control.digits)
         elif state is S.ID_NUMBER:
@@ -324,14 +345,25 @@ class IvrMachine:
         return self.p.after_hours, when
 
     def _on_wait(self, ev: io.WaitResult, now: datetime) -> Out:
+        if ev.callback_position:  # called again while their callback waits: keep or cancel
+            self.wait_s = ev.seconds
+            self.path.append("callback:pending")
+            return self._ask(S.CALLBACK_PENDING, self.p.callback_exists,
+                             self.speaker.number(ev.callback_position, self.lang))
+        return self._announce_wait(ev.seconds, now)
+
+    def _announce_wait(self, seconds: float | None, now: datetime, offer: bool = True) -> Out:
+        """Say the wait and connect; a long one offers a callback (not to one just cancelled)."""
+        ev = io.WaitResult(seconds)
         if ev.seconds is None or math.isnan(ev.seconds):  # no estimate: connect without one
             return self._final(now, "queued", self.p.connecting)
         if ev.seconds > MAX_SAID_WAIT_S:  # e.g. inf when no agent serves the group: a figure
-            return self._ask(S.LONG_WAIT)  # would be wrong, the offer of a callback is not
+            return self._ask(S.LONG_WAIT) if offer else \
+                self._final(now, "queued", self.p.connecting)  # would be wrong, the offer not
         minutes = math.ceil(max(ev.seconds, 0.0) / 60.0)
         said = (*self.p.wait_expected, *self.speaker.minutes(minutes, self.lang)) if minutes \
             else self.p.wait_short
-        if minutes > self.cfg.callback_offer_after_min:
+        if offer and minutes > self.cfg.callback_offer_after_min:
             return self._ask(S.LONG_WAIT, said)
         return self._final(now, "queued", said, self.p.connecting)
 
@@ -364,17 +396,75 @@ class IvrMachine:
         return [io.RequestCallback(skill, self.priority, due, self._record(now))]
 
     def _on_callback(self, ev: io.CallbackResult, now: datetime) -> Out:
+        if not ev.ok and self.callback_tail:  # the keyed number cannot be called: another
+            self.callback_confirmed, self.state = False, S.CALLBACK_NUMBER
+            return self._miss_with(now, self.p.callback_number_bad)
         if not ev.ok:  # e.g. a withheld number: nobody to call back
             self.path.append("callback:failed")
             if self.route.open:
                 return self._final(now, "queued", self.p.callback_failed, self.p.connecting)
             return self._goodbye(now, "after_hours", self.p.callback_failed)
+        if ev.existing:  # one request per number: the one in line stands
+            self.path.append("callback:pending")
+            place = self.speaker.number(ev.position, self.lang) if ev.position else ()
+            return self._goodbye(now, "self_served" if self.route.open else "after_hours",
+                                 self.p.callback_exists, place, self.p.callback_kept)
+        if ev.number_tail and not self.callback_confirmed:  # which phone to ring: ask
+            self.callback_tail = ev.number_tail
+            return self._ask(S.CALLBACK_CONFIRM)
         result = "queued" if self.route.open else "after_hours"
         self.callback_requested = True
         when = (*self.p.callback_at, *self.speaker.moment(ev.due, self.lang)) if ev.due else ()
         place = (*self.p.callback_position, *self.speaker.number(ev.position, self.lang)) \
             if ev.position else ()
         return self._goodbye(now, result, self.p.callback_accepted, when, place)
+
+    def _tail(self) -> tuple[str, ...]:
+        """"45 67": the last four digits said as two numbers (a leading zero digit by digit)."""
+        out: list[str] = []
+        for pair in (self.callback_tail[-4:-2], self.callback_tail[-2:]):
+            parts = (pair[:1], pair[1:]) if pair.startswith("0") else (pair,)
+            for part in parts:
+                if part.isdigit():
+                    out.extend(self.speaker.number(int(part), self.lang))
+        return tuple(out)
+
+    def _confirm_callback(self, number: str | None) -> Out:
+        self.callback_confirmed, self.state = True, S.CALLBACK_CHECK
+        return [io.ConfirmCallback(number)]
+
+    def _on_callback_confirm(self, ev: Digits, now: datetime) -> Out:
+        key = ev.digits[:1]
+        if key == "1":
+            return self._confirm_callback(None)
+        if key == "2":
+            return self._ask(S.CALLBACK_NUMBER)
+        return self._miss(now, invalid=bool(key))
+
+    def _on_callback_number(self, ev: Digits, now: datetime) -> Out:
+        number = keyed_number(ev.digits)
+        if number is None:
+            return self._miss_with(now, self.p.callback_number_bad) if ev.digits \
+                else self._miss(now, invalid=False)
+        self.path.append("callback:number_keyed")
+        return self._confirm_callback(number)
+
+    def _callback_number_exhausted(self, now: datetime) -> Out:
+        return self._confirm_callback(None)  # the number the call came from
+
+    def _on_callback_pending(self, ev: Digits, now: datetime) -> Out:
+        key = ev.digits[:1]
+        if key == "1":
+            return self._callback_kept(now)
+        if key == "2":
+            self.path.append("callback:cancelled")
+            return [io.CancelCallback(), *self._play(self.p.callback_cancelled),
+                    *self._announce_wait(self.wait_s, now, offer=False)]
+        return self._miss(now, invalid=bool(key))
+
+    def _callback_kept(self, now: datetime) -> Out:
+        self.path.append("callback:kept")
+        return self._goodbye(now, "self_served", self.p.callback_kept)
 
     # ---- identification -----------------------------------------------------------------------
     def _spec(self) -> IdentifySpec:
@@ -631,6 +721,8 @@ _ASKS: dict[S, tuple[str, int]] = {
     S.CODE_ENTRY: ("otp_enter", 6), S.APP_NUMBER: ("app_enter", 20), S.APP_NEXT: ("app_next", 1),
     S.LONG_WAIT: ("long_wait_offer", 1), S.AFTER_HOURS: ("after_hours_offer", 1),
     S.TICKET_NUMBER: ("ticket_enter", 16), S.TICKET_NEXT: ("ticket_next", 1),
+    S.CALLBACK_NUMBER: ("callback_number_enter", 11),
+    S.CALLBACK_PENDING: ("callback_keep_or_cancel", 1),
 }
 """Collecting state -> (SystemPrompts field, max digits) of its question."""
 
@@ -643,6 +735,8 @@ _ON_DIGITS: dict[S, Handler] = {
     S.LONG_WAIT: M._on_long_wait, S.AFTER_HOURS: M._on_after_hours,
     S.TICKET_NUMBER: M._on_ticket_number, S.TICKET_NEXT: M._on_ticket_next,
     S.CONTROL_ENTRY: M._on_control_answer,
+    S.CALLBACK_CONFIRM: M._on_callback_confirm, S.CALLBACK_NUMBER: M._on_callback_number,
+    S.CALLBACK_PENDING: M._on_callback_pending,
 }
 _ON_ANSWER: dict[S, tuple[type, Handler]] = {
     S.ID_CHECK: (io.IdentifyResult, M._on_identified),
@@ -674,5 +768,8 @@ _EXHAUSTED: dict[S, Callable[[IvrMachine, datetime], Out]] = {
     S.TICKET_NUMBER: M._back_to_menu,
     S.CONTROL_ENTRY: M._id_exhausted,
     S.TICKET_NEXT: M._app_next_exhausted,
+    S.CALLBACK_CONFIRM: M._callback_number_exhausted,
+    S.CALLBACK_NUMBER: M._callback_number_exhausted,
+    S.CALLBACK_PENDING: M._callback_kept,
 }
 """What a collecting state does once its re-prompts (settings.retries) are used up."""

@@ -87,6 +87,19 @@ class RequestCallback:
 
 
 @dataclass(frozen=True, slots=True)
+class ConfirmCallback:
+    """The caller confirmed the number of the request just left (``number`` None: the caller
+    id) or keyed another (``+7…``): the request may now be dialled."""
+
+    number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CancelCallback:
+    """A repeat caller cancels the callback still pending for their number."""
+
+
+@dataclass(frozen=True, slots=True)
 class FindTicket:
     """A repeat caller quotes a ticket number (SPEC §8): its status, if it is theirs."""
 
@@ -129,9 +142,9 @@ class RecordOutcome:
 
 
 Request = (Identify | SendCode | CheckCode | DropCode | LockAccount | FindApplication
-           | EstimateWait | RequestCallback | FindTicket | ReopenTicket | AskControl
-           | CheckControl | RequestEmail | RecordOutcome)
-FIRE_AND_FORGET = (DropCode, LockAccount, RequestEmail, RecordOutcome)
+           | EstimateWait | RequestCallback | ConfirmCallback | CancelCallback | FindTicket
+           | ReopenTicket | AskControl | CheckControl | RequestEmail | RecordOutcome)
+FIRE_AND_FORGET = (DropCode, LockAccount, RequestEmail, RecordOutcome, CancelCallback)
 """Requests with no answer: the machine does not wait for them."""
 
 # ---- answers (session -> machine) ------------------------------------------------------------
@@ -168,16 +181,24 @@ class ApplicationResult:
 
 @dataclass(frozen=True, slots=True)
 class WaitResult:
-    """Expected wait in seconds for that skill and priority; None when unknown."""
+    """Expected wait in seconds for that skill and priority; None when unknown.
+    ``callback_position``: the caller's number already has a callback pending at that place."""
 
     seconds: float | None
+    callback_position: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CallbackResult:
+    """``number_tail``: the last four digits of the number to call, to be confirmed by the
+    caller (the request waits until then); ``existing``: a request for this number was already
+    pending (no new one was made)."""
+
     ok: bool
     due: datetime | None = None
     position: int | None = None
+    number_tail: str | None = None
+    existing: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ while the caller listens to a prompt.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol
@@ -21,6 +22,21 @@ from ivr.citizens.sms import OutboxGateway, SmsGateway
 from ivr.store import audit
 from ivr.store.base import make_engine, session_factory
 from ivr.store.calls import record_call
+from ivr.store.timestamps import aware
+
+_CALLBACK_NUMBER = re.compile(r"\+7(?:9\d|3\d|4\d|8[1-7])\d{8}")  # geographic and mobile
+
+
+def callback_number(raw: str) -> str | None:
+    """A keyed callback number as E.164 if it is one we may call (the dialler's allow-list,
+    ``dialplans/callback_dial.yaml``, has the last word at dial time)."""
+    from ivr.dialplan.numbers import NumberFormatError, normalize
+
+    try:
+        number = normalize(raw)
+    except NumberFormatError:
+        return None
+    return number if _CALLBACK_NUMBER.fullmatch(number) else None
 
 
 class CallSession(Protocol):
@@ -52,6 +68,7 @@ class DbServices:
             io.CheckCode: self._check_code, io.DropCode: self._drop_code,
             io.LockAccount: self._lock, io.FindApplication: self._application,
             io.RequestCallback: self._callback, io.RecordOutcome: self._outcome,
+            io.ConfirmCallback: self._confirm_callback, io.CancelCallback: self._cancel_callback,
             io.FindTicket: self._ticket, io.ReopenTicket: self._ticket,
             io.AskControl: self._ask_control, io.CheckControl: self._check_control,
             io.RequestEmail: self._email,
@@ -63,8 +80,9 @@ class DbServices:
         return cls(session_factory(make_engine(url)), waits, **kw)
 
     def execute(self, call: CallSession, request: Any, now: datetime) -> Any:
-        if isinstance(request, io.EstimateWait):  # no database: the estimator is live state
-            return io.WaitResult(self.waits.expected_wait(request.skill, now, request.priority))
+        if isinstance(request, io.EstimateWait):  # the estimator is live state, no database
+            seconds = self.waits.expected_wait(request.skill, now, request.priority)
+            return io.WaitResult(seconds, self._callback_place(call))
         handler = self._handlers[type(request)]
         with self.factory.begin() as db:
             return handler(db, call, request, now)
@@ -110,17 +128,50 @@ class DbServices:
         return io.ApplicationResult(registry.STATUS_CODES.get(view.status, view.status), view.expected_on,
                                     view.rejection_reason)
 
+    def _callback_place(self, call: CallSession) -> int | None:
+        """Place in line of a callback still pending for the caller's number (a repeat call)."""
+        if not call.caller:
+            return None
+        with self.factory() as db:
+            cb = callbacks.pending_for(db, call.caller)
+            return callbacks.position(db, cb) if cb is not None else None
+
     def _callback(self, db: Session, call: CallSession, req: io.RequestCallback, now: datetime):
         if not call.caller:  # a withheld number cannot be called back
             return io.CallbackResult(False)
+        existing = callbacks.pending_for(db, call.caller)
+        if existing is not None and existing.call_id != call.call_id:  # one per number
+            return io.CallbackResult(True, None, callbacks.position(db, existing), existing=True)
         rec = req.record
         arrival = datetime.fromtimestamp(rec["arrival_time"], now.tzinfo) \
             if rec.get("arrival_time") else now
         ticket = callbacks.request_callback(
             db, call_id=call.call_id, number=call.caller, skill=req.skill,
             priority=req.priority, now=now, due=req.due, arrival=arrival,
-            language=rec.get("language", "ru"), line=rec.get("line"), region=rec.get("region"))
-        return io.CallbackResult(True, req.due and ticket.due_at, ticket.position)
+            language=rec.get("language", "ru"), line=rec.get("line"), region=rec.get("region"),
+            status="confirming")  # dialled once the caller confirms the number (or hangs up)
+        digits = "".join(ch for ch in call.caller if ch.isdigit())
+        return io.CallbackResult(True, req.due and ticket.due_at, ticket.position,
+                                 number_tail=digits[-4:] if len(digits) >= 4 else None)
+
+    def _confirm_callback(self, db: Session, call: CallSession, req: io.ConfirmCallback,
+                          now: datetime):
+        number = req.number
+        if number is not None:
+            number = callback_number(number)
+            if number is None:
+                return io.CallbackResult(False)
+        cb = callbacks.confirm(db, call.call_id, number)
+        if cb is None:
+            return io.CallbackResult(False)
+        after_hours = aware(cb.due_at) > aware(cb.requested_at)
+        return io.CallbackResult(True, aware(cb.due_at) if after_hours else None,
+                                 callbacks.position(db, cb))
+
+    def _cancel_callback(self, db: Session, call: CallSession, req: io.CancelCallback,
+                         now: datetime):
+        if callbacks.cancel_for(db, call.caller):
+            audit.record(db, at=now, actor=f"ivr:{call.call_id}", action="callback_cancelled")
 
     def _ticket(self, db: Session, call: CallSession, req: io.FindTicket | io.ReopenTicket,
                 now: datetime):

@@ -33,7 +33,8 @@ THINK_S = 2.0  # a caller's pause before keying
 # Machine states whose answer makes the session query the database (identification, codes,
 # application status, callbacks): the demo caller feeds those from a worker thread.
 DB_STATES = frozenset({"ID_NUMBER", "ID_BIRTH", "ID_INN", "CODE_ENTRY", "APP_NUMBER",
-                       "LONG_WAIT", "AFTER_HOURS", "TICKET_NUMBER"})
+                       "LONG_WAIT", "AFTER_HOURS", "TICKET_NUMBER", "CALLBACK_CONFIRM",
+                       "CALLBACK_NUMBER", "CALLBACK_PENDING"})
 
 
 # fictitious citizens the demo callers identify as: enough that the per-account budget of
@@ -236,6 +237,8 @@ class DemoCaller:
             return NoInput() if spec.self_service and spec.patience > 300 else Digits("0")
         if state == "LONG_WAIT":
             return Digits("1" if spec.accepts_callback else "2")
+        if state in ("CALLBACK_CONFIRM", "CALLBACK_PENDING"):  # the number is right / keep it
+            return Digits("1")
         return CallerHangup("demo caller done")
 
     def _dev_code(self) -> str | None:
