@@ -162,8 +162,9 @@ class ClientInvite:
             if status >= 200 and self._cancel is not None:
                 self._cancel.stop()
             return
-        if method != "INVITE" or num not in self.vias:
-            return
+        if method != "INVITE" or num not in self.vias or \
+                msg.branch != sipmsg.via_params(self.vias[num]).get("branch"):
+            return  # not an answer to an INVITE of ours (§17.1.3: branch and method match)
         if status < 200:
             if num == self.cseq and self.answer is None and self.cseq not in self.acks:
                 self._proceeding(status)
@@ -329,6 +330,8 @@ class Outbound:
         stream.last_rx = ep.media.now()
         ep.media.add(stream)
         dialog.stream = stream
+        dialog.sdp_answer = sdp.build(ep.host, stream.local_port, (media.codec,),  # re-INVITEs
+                                      media.event_pt if media.event_pt is not None else EVENT_PT)
         ep.stats["outbound"] = ep.stats.get("outbound", 0) + 1
         # recorded as inbound calls are when the session states its consent (recording_allowed)
         ep._start_call(dialog, leg.call_id, session,

@@ -327,3 +327,23 @@ def test_gateway_by_name_and_an_unknown_name(sip_db):
     (result, uri), unknown = asyncio.run(main())
     assert result.reason == "unreachable" and uri.startswith(f"sip:{NUMBER}@localhost:")
     assert unknown == OriginateResult(False, 0, "failed", sent=False)
+
+
+def test_a_response_for_another_branch_is_not_ours(sip_db):
+    """Same Call-ID and CSeq but not our INVITE's branch (a stray or forged 200): ignored."""
+    url, _ = sip_db
+
+    async def body(ep, uas):
+        task = asyncio.ensure_future(ep.originate(NUMBER, session(ep), timeout_s=5))
+        invite, addr = await uas.expect("INVITE")
+        forged = sipmsg.parse(sipmsg.request("INVITE", invite.uri, [
+            ("Via", invite.header("Via").replace(invite.branch, "z9hG4bKforged")),
+            ("From", invite.header("From")), ("To", invite.header("To")),
+            ("Call-ID", invite.call_id), ("CSeq", "1 INVITE")]))
+        uas.answer(forged, addr, 4000)
+        await asyncio.sleep(0.2)
+        uas.reply(invite, addr, 486)
+        await uas.expect("ACK")
+        return await task, uas.count("ACK")
+
+    assert run_outbound(url, body) == (OriginateResult(False, 486, "busy"), 1)
