@@ -19,13 +19,13 @@ pytestmark = pytest.mark.timeout(60)
 NUMBER = "+79161234567"
 
 
-def run_outbound(url: str, body, **kw):
+def run_outbound(url: str, body, credentials: str = "", **kw):
     """A bare UAS as the gateway (``outbound=``), an endpoint on a free port, ``body(ep, uas)``."""
     async def main():
         uas = await RawUas.open()
         hotline = Hotline.load("dialplans", db_url=url, waits=FixedWait(180))
         options = {"clock": clock, "timeout_scale": 0.25, "t1": 0.05,
-                   "outbound": uas.route} | kw
+                   "outbound": uas.route.replace("sip:", f"sip:{credentials}")} | kw
         ep = SipEndpoint(hotline, "127.0.0.1", 0, **options)
         await ep.start()
         try:
@@ -347,3 +347,36 @@ def test_a_response_for_another_branch_is_not_ours(sip_db):
         return await task, uas.count("ACK")
 
     assert run_outbound(url, body) == (OriginateResult(False, 486, "busy"), 1)
+
+
+def test_proxy_challenge_gets_proxy_authorization_and_the_2xx_ack_carries_it(sip_db):
+    import re
+
+    from ivr.drivers.sip.registration import digest
+
+    url, _ = sip_db
+    challenge = 'Digest realm="trunk", nonce="abc123", qop="auth", algorithm=MD5'
+
+    async def body(ep, uas):
+        sink = await RtpSink.open()
+        task = asyncio.ensure_future(ep.originate(NUMBER, session(ep), timeout_s=5))
+        first, addr = await uas.expect("INVITE")
+        uas.reply(first, addr, 407, extra=(("Proxy-Authenticate", challenge),))
+        ack407, _ = await uas.expect("ACK")
+        second, addr = await uas.expect("INVITE")
+        uas.answer(second, addr, sink.port)
+        ack, _ = await uas.expect("ACK")
+        result = await task
+        sink.transport.close()
+        return result, first, ack407, second, ack
+
+    result, first, ack407, second, ack = run_outbound(url, body, credentials="trunkuser:pa55@")
+    assert result == OriginateResult(True, 200, "answered")
+    assert ack407.branch == first.branch and ack407.cseq == (1, "ACK")
+    assert second.cseq == (2, "INVITE") and second.branch != first.branch
+    assert (second.call_id, second.tag("From")) == (first.call_id, first.tag("From"))
+    auth = second.header("Proxy-Authorization")
+    cnonce = re.search(r'cnonce="([^"]+)"', auth).group(1)
+    assert auth == digest(challenge, method="INVITE", uri=second.uri, user="trunkuser",
+                          password="pa55", cnonce=cnonce)
+    assert ack.cseq == (2, "ACK") and ack.header("Proxy-Authorization") == auth
