@@ -42,7 +42,7 @@ from ivr.call.protocol import (
     Play,
     SetVar,
 )
-from ivr.drivers.ami import agimap
+from ivr.drivers.ami import agimap, transfers
 from ivr.drivers.ami.calls import CallGone, CallInfo, CallRecord, CallState, CommandLost
 from ivr.drivers.ami.codec import AgiResult, Message, parse_agi_env, parse_agi_result
 from ivr.drivers.ami.connection import AMIConnection, AMIDisconnected, AMIError
@@ -127,12 +127,18 @@ class Bridge:
             self._start_call(m)
             return
         self.queues.apply(m)
+        if ev in transfers.TRANSFER_EVENTS:
+            self._on_transfer(m)
+            return
         if ev not in _CALL_EVENTS:
             return  # most traffic: never split into headers (the codec parses lazily)
         uid = m.get("Uniqueid")
         call = self.calls.get(uid) if uid else None
         if call is None:
             return
+        if call.transfers and transfers.after_transfer(call, ev, m, self.clock(),
+                                                        self.agi.queue_prefix):
+            return  # the senior group's join/answer: the first queue's stay the call's
         if ev == "QueueCallerJoin":
             call.queue, call.queued_at = m.get("Queue"), self.clock()
         elif ev in ("AgentConnect", "QueueCallerAbandon"):
@@ -150,6 +156,15 @@ class Bridge:
             call.end_reason = call.end_reason or "caller_hangup"
             self._fail_waiters(call, CallGone("Hangup"))
             self._maybe_finish(call)
+
+    def _on_transfer(self, m: Message) -> None:
+        """BlindTransfer / AttendedTransfer of one of our queued callers (to a senior)."""
+        call = self.calls.get(transfers.transferee(m) or "")
+        if call is None:
+            return
+        t = transfers.seen(call, m, self.clock(), self.queues.agents.get(call.info.uniqueid),
+                           self.agi.queue_prefix)
+        call.log.info("call.transferred", kind=t.kind, by=t.by, to=t.to)
 
     def _start_call(self, m: Message, adopted: bool = False) -> None:
         uid = m.get("Uniqueid") or ""
@@ -428,7 +443,7 @@ class Bridge:
         self._finished[call.info.call_id] = None
         while len(self._finished) > 100_000:
             self._finished.pop(next(iter(self._finished)))
-        queue_result, agent = self.queues.forget(uid)
+        queue_result, agent = transfers.final_result(call, *self.queues.forget(uid))
         record = CallRecord(
             call_id=call.info.call_id, uniqueid=uid, channel=call.info.channel,
             dnid=call.info.dnid, callerid=call.info.callerid, started_at=call.started_at,
@@ -436,7 +451,7 @@ class Bridge:
             session_outcome=getattr(call.session, "outcome", None),
             queue_result=queue_result, agent=agent, error=call.error, commands=call.commands,
             queue=call.queue, queued_at=call.queued_at, answered_at=call.answered_at,
-            left_queue_at=call.left_queue_at)
+            left_queue_at=call.left_queue_at, transfers=tuple(call.transfers))
         self.records_emitted += 1
         call.log.info("call.end", reason=record.end_reason, queue=record.queue_result,
                       commands=record.commands)

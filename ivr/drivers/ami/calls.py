@@ -52,6 +52,7 @@ class CallRecord:
     queued_at: datetime | None = None  # QueueCallerJoin
     answered_at: datetime | None = None  # AgentConnect: an agent picked up
     left_queue_at: datetime | None = None  # QueueCallerAbandon / AgentConnect
+    transfers: tuple = ()  # ivr.drivers.ami.transfers.SeenTransfer: to a senior group
 
 
 @dataclass(eq=False)
@@ -79,3 +80,4 @@ class CallState:
     queued_at: datetime | None = None
     answered_at: datetime | None = None
     left_queue_at: datetime | None = None
+    transfers: list = field(default_factory=list)  # ivr.drivers.ami.transfers.SeenTransfer

@@ -163,8 +163,10 @@ class AMIEmulator:
                                   language, agi_args, variables or {}, agi_dnid)
 
     def add_queue(self, name: str, agents: list[str] | None = None, *, ring_s: float = 1.0,
-                  talk_s: float = 5.0, strategy: str = "ringall") -> QueueSim:
-        q = QueueSim(self, name, list(agents or []), ring_s, talk_s, strategy)
+                  talk_s: float = 5.0, strategy: str = "ringall",
+                  transfer_to: tuple[str, str] | None = None) -> QueueSim:
+        """``transfer_to`` (context, exten): its agents blind-transfer every caller there."""
+        q = QueueSim(self, name, list(agents or []), ring_s, talk_s, strategy, transfer_to)
         self.queues[name] = q
         return q
 

@@ -1,7 +1,9 @@
 """app_queue of the FAKE Asterisk in ``emulator.py`` (not Asterisk): a queue with agents.
 
 Event order follows the queue_timeout / queue_abandon transcripts; AgentCalled/Connect/Complete
-and QueueMember(Status) follow the Asterisk 22 AMI documentation.
+and QueueMember(Status) follow the Asterisk 22 AMI documentation. A queue made with
+``transfer_to=(context, exten)`` has agents who blind-transfer every caller there halfway
+through the talk (``emulator_transfer``); the caller runs that context: ``Queue(<context>)``.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 
 from ivr.drivers.ami.emulator_agi import CallerLeft
 from ivr.drivers.ami.emulator_channel import Channel, EmulatorHost
+from ivr.drivers.ami.emulator_transfer import blind_transfer
 
 
 @dataclass(eq=False)
@@ -26,9 +29,11 @@ class QueueSim:
     """One app_queue queue with logged-in agents answering after ``ring_s``."""
 
     def __init__(self, emu: EmulatorHost, name: str, agents: list[str], ring_s: float,
-                 talk_s: float, strategy: str) -> None:
+                 talk_s: float, strategy: str,
+                 transfer_to: tuple[str, str] | None = None) -> None:
         self.emu, self.name, self.ring_s, self.talk_s, self.strategy = (
             emu, name, ring_s, talk_s, strategy)
+        self.transfer_to = transfer_to
         self.agents = [_Agent(a, f"PJSIP/{a}") for a in agents]
         self.waiting: list[tuple[Channel, float]] = []
         self.free: asyncio.Queue[_Agent] = asyncio.Queue()
@@ -126,27 +131,49 @@ class QueueSim:
                      ("MemberName", agent.name), ("Interface", agent.interface),
                      ("RingTime", str(int(self.ring_s))), ("HoldTime", hold))
             reason = "agent"
+            transfer = self.transfer_to
             try:
-                await calls._sleep(ch, self.talk_s)
+                await calls._sleep(ch, self.talk_s / 2 if transfer else self.talk_s)
             except CallerLeft:
-                reason = "caller"
+                reason, transfer = "caller", None
                 calls.request_hangup(ch)
+            if transfer:
+                self.emu.emit("call", blind_transfer(achan, ch, *transfer))
+                reason = "transfer"
             calls.ev("agent", "AgentComplete", ch, *achan.dest_headers(), ("Queue", self.name),
                      ("MemberName", agent.name), ("Interface", agent.interface),
                      ("HoldTime", hold), ("TalkTime", str(int(self.talk_s))), ("Reason", reason))
             self.completed += 1
             agent.calls_taken += 1
-            ch.queue_result = "COMPLETED"
+            if transfer:  # the agent is free (finally); the caller runs the target context
+                ch.queue_result = "TRANSFER"
+            else:
+                ch.queue_result = "COMPLETED"
             ch.end_reason = ch.end_reason or (
                 "caller-hangup" if reason == "caller" else "agent-hangup")
-            # the bridged call is over: the caller channel is hung up under the AGI
-            ch.hangup_evt.set()
-            raise CallerLeft
+            if not transfer:
+                # the bridged call is over: the caller channel is hung up under the AGI
+                ch.hangup_evt.set()
+                raise CallerLeft
         finally:
             agent.busy = False
             self.emu.channels.pop(achan.name, None)
             self._member_status(agent)
             self.free.put_nowait(agent)
+        return await self._transferred(ch, *transfer)
+
+    async def _transferred(self, ch: Channel, context: str, exten: str) -> str:
+        """``[hotline-senior]`` of the exported dialplan: the caller queues there."""
+        calls = self.emu.calls
+        ch.context, ch.exten, ch.priority = context, exten, 1
+        calls.newexten(ch, "Set", "QUEUE_PRIO=5")
+        ch.priority += 1
+        calls.newexten(ch, "Queue", f"{context},,,,")
+        target = self.emu.queues.get(context)
+        if target is None:
+            calls.varset(ch, "QUEUESTATUS", "UNKNOWN")
+            return "UNKNOWN"
+        return await target.enter(ch, None)
 
     def _leave(self, ch: Channel, pos: str) -> None:
         self.waiting = [(c, t) for c, t in self.waiting if c is not ch]

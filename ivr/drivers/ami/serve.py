@@ -22,6 +22,7 @@ from ivr.drivers.ami.agimap import AgiConfig
 from ivr.drivers.ami.bridge import LOGIN_EVENTS, Bridge, CallInfo, CallRecord
 from ivr.drivers.ami.connection import AMIConnection, parse_ami_url
 from ivr.drivers.ami.dialler import CallbackSession, Dialler
+from ivr.drivers.ami.transfers import detail_suffix, write_transfers
 
 log = structlog.get_logger("ivr.drivers.ami.serve")
 
@@ -51,7 +52,10 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
         if fields is not None:  # the IVR wrote 'queued': the queue decides the true outcome
             from ivr.store.calls import clamp
 
+            if rec.transfers and fields.get("detail"):
+                fields["detail"] += detail_suffix(rec)
             write_final(hotline, rec.call_id, clamp(fields), writer)
+        write_transfers(getattr(hotline.services, "factory", None), rec, writer)
 
     kw: dict[str, Any] = {"clock": clock} if clock is not None else {}
     # the IVR's wait estimator, when live, is fed by this bridge's queue events
