@@ -140,6 +140,8 @@ def plan_queues(scenario: Any, options: dict[str, QueueOptions]) -> dict[str, Qu
     delays = routing_delays(model)
     plans = {}
     for g, skill in enumerate(model.skills):
+        if skill not in options:  # the escalation's senior group: ivr.dialplan.asterisk_senior
+            continue
         took = [(model.teams[t], d[g]) for t, d in enumerate(delays) if d[g] is not None]
         levels = sorted({d for _, d in took})
         base = 0 if levels and levels[0] == 0 else 1  # nobody at once: even rank 0 waits
