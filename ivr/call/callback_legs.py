@@ -31,6 +31,7 @@ from ivr.citizens.checksums import mask_tail
 
 log = structlog.get_logger("ivr.call.callback_legs")
 Normalise = Callable[[str | None], str | None]
+GREETING = ("callback_calling", "connecting")  # "…calling you back as you asked", "connecting"
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ class CallbackSession:
 
     info: Any
     cb: dict[str, Any]
-    greeting: tuple[str, ...] = ("connecting",)
+    greeting: tuple[str, ...] = GREETING
     write: Callable[[dict[str, Any]], None] | None = None
     outcome: dict[str, Any] | None = None
     fed: list[Any] = field(default_factory=list)

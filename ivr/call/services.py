@@ -134,14 +134,29 @@ class DbServices:
             return None
         with self.factory() as db:
             cb = callbacks.pending_for(db, call.caller)
-            return callbacks.position(db, cb) if cb is not None else None
+            return self._place(db, cb) if cb is not None else None
+
+    def _place(self, db: Session, cb: callbacks.Callback) -> int:
+        """1-based place of a callback: in the live line when it holds a virtual place there
+        (live callers and other callbacks ahead, ``queue_engine.virtual_hold``), else among the
+        pending requests of its skill."""
+        from queue_engine.virtual_hold import place_id
+
+        queues = getattr(getattr(self.waits, "centre", None), "queues", None) or {}
+        q = queues.get(cb.skill)
+        held = q.waiting.get(place_id(cb.id)) if q is not None else None
+        if held is None:
+            return callbacks.position(db, cb)
+        prio, at = held
+        line = list(q.waiting.values())  # one C-level copy: the loop may change it meanwhile
+        return 1 + sum(1 for p, j in line if p > prio or (p == prio and j < at))
 
     def _callback(self, db: Session, call: CallSession, req: io.RequestCallback, now: datetime):
         if not call.caller:  # a withheld number cannot be called back
             return io.CallbackResult(False)
         existing = callbacks.pending_for(db, call.caller)
         if existing is not None and existing.call_id != call.call_id:  # one per number
-            return io.CallbackResult(True, None, callbacks.position(db, existing), existing=True)
+            return io.CallbackResult(True, None, self._place(db, existing), existing=True)
         rec = req.record
         arrival = datetime.fromtimestamp(rec["arrival_time"], now.tzinfo) \
             if rec.get("arrival_time") else now

@@ -32,11 +32,17 @@ from typing import Any, Protocol
 
 import structlog
 
-from ivr.call.callback_legs import CallbackSession, LegInfo, claim_ids, give_back, settle
+from ivr.call.callback_legs import (
+    GREETING,
+    CallbackSession,
+    LegInfo,
+    claim_ids,
+    give_back,
+    settle,
+)
 from ivr.service.acd import AcdService
 
 log = structlog.get_logger("ivr.service.callbacks")
-GREETING = ("callback_calling", "connecting")
 
 
 class DialOutcome(Protocol):

@@ -3,6 +3,8 @@ request waits for the number to be confirmed, a keyed number replaces the caller
 repeat caller hears the place of the request still in line and may cancel it."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from sqlalchemy import select
 
@@ -13,6 +15,7 @@ from ivr.call.session import Hotline, SpeechSpeaker
 from ivr.call.waits import FixedWait
 from ivr.store.base import make_engine, session_factory
 from ivr.store.migrate import upgrade
+from queue_engine.virtual_hold import place_id
 from tests.ivr.call.test_session import DIALPLAN, FEDERAL, MENUS, MONDAY_10, call
 
 
@@ -73,3 +76,31 @@ def test_a_repeat_caller_hears_the_place_and_may_cancel(env):
 ])
 def test_callback_numbers_keyed_by_callers(raw, number):
     assert callback_number(raw) == number
+
+
+class LineWaits:
+    """A long wait, and the live line of ``tech`` as the live ACD keeps it (``LiveCentre``)."""
+
+    def __init__(self) -> None:
+        self.centre = SimpleNamespace(queues={"tech": SimpleNamespace(waiting={})})
+
+    def expected_wait(self, skill, at, priority=0):
+        return 25 * 60.0
+
+
+def test_a_repeat_caller_hears_the_place_in_the_live_line(env):
+    hotline, factory = env
+    waits = LineWaits()
+    hotline.services.waits = waits
+    call(hotline, "5 1 1")
+    [cb] = callbacks(factory)
+    at = cb.arrival_at.timestamp()
+    waits.centre.queues["tech"].waiting.update({  # as the live ACD has them
+        "early-1": (cb.priority, at - 60), "early-2": (cb.priority, at - 30),
+        place_id(cb.id): (cb.priority, at), "later": (cb.priority, at + 30)})
+    session = hotline.new_call(did=FEDERAL, caller="+79161234567")
+    session.start(MONDAY_10)
+    cmds = session.feed(Digits("5"), MONDAY_10)
+    said = [p for c in cmds for p in getattr(c, "prompts", ())]
+    third = list(hotline.speaker.number(3, "ru"))  # two live callers ahead of the place
+    assert said[:1 + len(third)] == ["callback_exists", *third]
