@@ -38,13 +38,24 @@ class RetentionFile(BaseModel):
     sms: int = Field(gt=0)
     callbacks: int = Field(gt=0)
     tickets: int = Field(gt=0)
+    daily_at: str = Field("03:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")  # local HH:MM
+
+
+def _load(directory: str | Path) -> RetentionFile:
+    from ivr.dialplan.yamlconf import load_yaml, validate
+
+    return validate(load_yaml(Path(directory) / "retention.yaml"), RetentionFile)
 
 
 def load_policy(directory: str | Path = "dialplans") -> dict[str, int]:
     """Kind -> days, validated (errors name ``retention.yaml``, the line and the key)."""
-    from ivr.dialplan.yamlconf import load_yaml, validate
+    return _load(directory).model_dump(exclude={"daily_at"})
 
-    return validate(load_yaml(Path(directory) / "retention.yaml"), RetentionFile).model_dump()
+
+def load_daily_at(directory: str | Path = "dialplans") -> tuple[int, int]:
+    """``daily_at`` of ``retention.yaml``: the local (hour, minute) serve runs :func:`daily`."""
+    hour, minute = _load(directory).daily_at.split(":")
+    return int(hour), int(minute)
 
 
 @dataclass(frozen=True)
@@ -172,8 +183,11 @@ def daily(engine: Engine, now: datetime, *, directory: str | Path = "dialplans",
     return report
 
 
-def next_daily_run(now: datetime, tz: Any, hour: int = 3) -> datetime:
-    """The next ``hour``:00 local (a quiet hour) after ``now``: when serve runs :func:`daily`."""
+def next_daily_run(now: datetime, tz: Any, hour: int = 3, minute: int = 0) -> datetime:
+    """The next ``hour``:``minute`` local (a quiet hour) after ``now``: when serve runs
+    :func:`daily`. Wall-clock arithmetic, so a DST change keeps the local time."""
     local = now.astimezone(tz)
-    at = local.replace(hour=hour, minute=0, second=0, microsecond=0)
-    return at if at > local else at + timedelta(days=1)
+    at = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    if at <= local:
+        at = (at.replace(tzinfo=None) + timedelta(days=1)).replace(tzinfo=tz)
+    return at

@@ -83,6 +83,7 @@ class LiveBoard:
         self.sessions: dict[str, Any] = {}
         self.tally = _Tally(self.figures.rules.window_s)
         self.callbacks = {"pending": 0, "dialling": 0, "completed": 0}
+        self.retention: Any = None  # () -> the daily job's last/next run (serve sets it)
         skills = self.acd.centre.scenario.centre.skills
         self.names = {s: skills[s].name for s in self.acd.skills}
         self.always = {s: skills[s].always_open for s in self.acd.skills}
@@ -175,7 +176,8 @@ class LiveBoard:
                           "queued": queued[key],
                           "self_service_share": round(row[0] / row[1], 4) if row[1] else None})
         return {"at": now.isoformat(), "sl_definition": self.figures.rules.definition,
-                "groups": groups, "lines": lines, "callbacks": dict(self.callbacks)}
+                "groups": groups, "lines": lines, "callbacks": dict(self.callbacks),
+                **({"retention": self.retention()} if self.retention is not None else {})}
 
     def _ewt_of(self, skill: str, ts: float) -> float | None:
         mono = time.monotonic()

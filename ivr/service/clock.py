@@ -26,6 +26,11 @@ class Clock:
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.ts(), self.tz)
 
+    def move(self, sim_seconds: float) -> None:
+        """Jump the simulated time line by ``sim_seconds`` (tests: "the clock moved to 03:00");
+        every part reads the new time at its next look."""
+        self._ts0 += sim_seconds
+
     def real(self, sim_seconds: float) -> float:
         """Real seconds that ``sim_seconds`` of simulated time take."""
         return max(0.0, sim_seconds / self.speed)

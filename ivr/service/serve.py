@@ -219,6 +219,15 @@ class Service:
         self._tasks.append(asyncio.create_task(self.callbacks.run(self.stop_event),
                                                name="callback-dialler"))
         self._tasks.append(asyncio.create_task(self._publish(), name="publish"))
+        from ivr.service.retention_job import RetentionJob
+
+        # once a day (retention.yaml's daily_at, service clock): retention + escalation, in a
+        # worker thread; the board and /metrics show the last run
+        self.retention = RetentionJob(self.factory.kw["bind"], self.clock,
+                                      directory=o.dialplans, root=o.recordings)
+        self.board.retention = self.retention.snapshot
+        self._tasks.append(asyncio.create_task(self.retention.run(self.stop_event),
+                                               name="retention"))
         if o.forecast:
             self._start_forecast()
         if o.sip:

@@ -66,6 +66,25 @@ class LiveCollector(Collector):
         for status, n in (snap.get("callbacks") or {}).items():
             cb.add_metric([status], float(n))
         yield cb
+        yield from _retention((snap.get("retention") or {}).get("last"))
+
+
+def _retention(last: dict | None) -> Iterator[GaugeMetricFamily]:
+    """The daily job's last run (serve): when, whether it worked, what it deleted per kind."""
+    if not last:
+        return
+    from datetime import datetime
+
+    yield GaugeMetricFamily("hotline_retention_last_run_timestamp_seconds",
+                            "scheduled moment of the last retention run",
+                            value=datetime.fromisoformat(last["at"]).timestamp())
+    yield GaugeMetricFamily("hotline_retention_last_run_ok", "1 if the last run succeeded",
+                            value=1.0 if last.get("ok") else 0.0)
+    fam = GaugeMetricFamily("hotline_retention_deleted", "items the last run deleted or wiped",
+                            labels=["kind"])
+    for kind, n in (last.get("deleted") or {}).items():
+        fam.add_metric([kind], float(n))
+    yield fam
 
 
 def registry_for(live: Any) -> CollectorRegistry:
