@@ -12,6 +12,9 @@ keep a request from being dialled twice live in one place:
   (:func:`ivr.call.callbacks.next_attempt`) or ``failed`` after the fifth.
 * **Give back** (:func:`give_back`): the dial never left us (link down, no route): the row is
   ``pending`` again and the attempt is not spent.
+* **Recover** (:func:`recover_stale`): a server that died mid-dial leaves its row ``dialling``;
+  while dialling, ``next_attempt_at`` is when the attempt began, so a row dialling for longer
+  than any ring can last goes back to ``pending`` (the attempt counts as unanswered).
 
 :class:`CallbackSession` is the answered leg, a CallSession-like object (``call_id``, ``lang``,
 ``start``, ``feed``, ``fail``, ``done``, ``outcome``): a short greeting, then ``Enqueue`` with the
@@ -21,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -114,10 +117,12 @@ def _plain(cb: Any, number: str) -> dict[str, Any]:
             "arrival_time": cb.arrival_at.timestamp()}
 
 
-def _claim_rows(db: Any, rows: list[Any], normalise: Normalise) -> list[dict[str, Any]]:
+def _claim_rows(db: Any, rows: list[Any], normalise: Normalise,
+                now: datetime) -> list[dict[str, Any]]:
     from sqlalchemy import update
 
     from ivr.call.callbacks import Callback
+    from ivr.store.timestamps import utc
 
     out = []
     for cb in rows:
@@ -130,7 +135,8 @@ def _claim_rows(db: Any, rows: list[Any], normalise: Normalise) -> list[dict[str
             update(Callback)
             .where(Callback.id == cb.id, Callback.status == "pending",
                    Callback.attempts == cb.attempts)
-            .values(status=status, attempts=(cb.attempts or 0) + (status == "dialling"))
+            .values(status=status, attempts=(cb.attempts or 0) + (status == "dialling"),
+                    next_attempt_at=utc(now))  # while dialling: when this attempt began
             .execution_options(synchronize_session=False)).rowcount == 1
         if won and number is not None:
             out.append(_plain(cb, number))
@@ -143,7 +149,7 @@ def claim_due(factory: Any, now: datetime, normalise: Normalise,
     from ivr.call import callbacks
 
     with factory.begin() as db:
-        return _claim_rows(db, callbacks.due_callbacks(db, now)[:batch], normalise)
+        return _claim_rows(db, callbacks.due_callbacks(db, now)[:batch], normalise, now)
 
 
 def claim_ids(factory: Any, ids: list[int], now: datetime,
@@ -160,7 +166,25 @@ def claim_ids(factory: Any, ids: list[int], now: datetime,
         rows = list(db.scalars(select(Callback).where(
             Callback.id.in_(ids), Callback.status == "pending",
             Callback.next_attempt_at <= utc(now))))
-        return _claim_rows(db, rows, normalise)
+        return _claim_rows(db, rows, normalise, now)
+
+
+def recover_stale(factory: Any, now: datetime,
+                  after: timedelta = timedelta(minutes=10)) -> int:
+    """Rows left ``dialling`` by a server that stopped mid-dial: ``pending`` again, due now
+    (``failed`` if that was the last attempt); returns how many."""
+    from sqlalchemy import case, update
+
+    from ivr.call.callbacks import MAX_ATTEMPTS, Callback
+    from ivr.store.timestamps import utc
+
+    with factory.begin() as db:
+        return int(db.execute(
+            update(Callback)
+            .where(Callback.status == "dialling", Callback.next_attempt_at < utc(now - after))
+            .values(status=case((Callback.attempts >= MAX_ATTEMPTS, "failed"), else_="pending"),
+                    next_attempt_at=utc(now))
+            .execution_options(synchronize_session=False)).rowcount or 0)
 
 
 def give_back(factory: Any, cb: dict[str, Any]) -> None:

@@ -10,7 +10,8 @@ are dialled when that place reaches the head (virtual hold, issue 9).
   arrival). On start this reloads what a previous run left pending, so a restart keeps them.
   After-hours requests are due at the line's first working hour and enter then, ahead of new
   callers by their arrival. A row that is no longer pending (dialled by another server,
-  cancelled) gives its place up.
+  cancelled) gives its place up. Once a minute a row left ``dialling`` by a server that died
+  mid-dial is made pending again (:func:`ivr.call.callback_legs.recover_stale`).
 * **Dial.** When the ACD says a place is at the head (``DialCallback``) the row is claimed by the
   shared conditional UPDATE (:func:`ivr.call.callback_legs.claim_ids`), so two servers on one
   database never dial one request twice; a refused number ends ``failed``. The leg goes out
@@ -25,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +40,7 @@ from ivr.call.callback_legs import (
     LegInfo,
     claim_ids,
     give_back,
+    recover_stale,
     settle,
 )
 from ivr.service.acd import AcdService
@@ -100,6 +103,7 @@ class CallbackDialler:
         self.outcomes = {"answered": 0, "unanswered": 0, "failed": 0, "lost": 0}
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
+        self._recovered_at = -1e9  # monotonic: stale 'dialling' rows are looked for each minute
         acd.on_dial = self._on_dial
 
     def attach(self, sip: Any) -> None:
@@ -142,6 +146,11 @@ class CallbackDialler:
 
     async def sync(self) -> None:
         """Due pending rows take their places; rows gone elsewhere give theirs up."""
+        if time.monotonic() - self._recovered_at > 60.0:
+            self._recovered_at = time.monotonic()
+            n = await asyncio.to_thread(recover_stale, self.factory, self.clock.now())
+            if n:
+                log.warning("callbacks.recovered_stale_dials", count=n)
         rows = await asyncio.to_thread(pending_places, self.factory, self.clock.now())
         due = {r[0] for r in rows}
         for cb_id in list(self.held - due - self.dialling):

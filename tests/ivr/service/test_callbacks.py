@@ -130,3 +130,27 @@ def test_a_restart_keeps_pending_callbacks_in_line(factory):
 
     ids, held, statuses = asyncio.run(main())
     assert held == len(ids) and statuses == {"pending"}
+
+
+def test_a_dial_left_half_done_by_a_dead_server_is_taken_up_again(factory):
+    from datetime import UTC, datetime, timedelta
+
+    from ivr.call.callback_legs import claim_ids, recover_stale
+
+    t = MONDAY_10
+    cb = request(factory, "orig", number="+79161234567", arrival=t, now=t)
+    at = datetime.fromtimestamp(t, UTC)
+    [claimed] = claim_ids(factory, [cb], at, lambda n: n)  # then the server died
+    assert recover_stale(factory, at + timedelta(minutes=5)) == 0  # could still be ringing
+    assert recover_stale(factory, at + timedelta(minutes=11)) == 1
+    row = rows(factory)[cb]
+    assert (row.status, row.attempts) == ("pending", claimed["attempts"])
+
+    async def main():
+        _clock, _svc, dialler, phones = world(factory, t + 11 * 60, [1])
+        await dialler.sync()
+        await settle_all(dialler)
+        return phones.dials
+
+    assert len(asyncio.run(main())) == 1
+    assert rows(factory)[cb].status == "done"
