@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
+from ivr.call.callback_legs import claim_ids, recover_stale
 from ivr.call.callbacks import Callback
 from ivr.store.base import make_engine, session_factory
 from tests.ivr.service.callback_world import (
@@ -133,10 +135,6 @@ def test_a_restart_keeps_pending_callbacks_in_line(factory):
 
 
 def test_a_dial_left_half_done_by_a_dead_server_is_taken_up_again(factory):
-    from datetime import UTC, datetime, timedelta
-
-    from ivr.call.callback_legs import claim_ids, recover_stale
-
     t = MONDAY_10
     cb = request(factory, "orig", number="+79161234567", arrival=t, now=t)
     at = datetime.fromtimestamp(t, UTC)
