@@ -70,13 +70,15 @@ def with_escalation(sc: Scenario, share: float, agents: int | None = None) -> Sc
         raise ValueError(f"escalation share {share} must be in [0, 1], agents >= 0")
     esc = sc.escalation
     if agents is None and esc.to not in sc.centre.skills:
-        from queue_engine.model import Model
-
-        probe = sc.model_copy(update={"escalation": esc.model_copy(
-            update={"share": share, "agents": max(esc.agents, 1)})})
-        m = Model.from_scenario(probe)
-        g = m.skills.index(esc.to)
-        load = float(m.lam[g].max()) * esc.aht.mean
+        peak = 0.0  # the busiest open hour's calls per second (what transfer_arrivals adds)
+        total = sum(sc.arrivals.daily_calls.values())
+        for day in DAYS:
+            hours, f = sc.centre.hours[day], sc.arrivals.days[day]
+            if hours is None or f == 0:
+                continue
+            shape = sc.arrivals.shape(day)
+            peak = max(peak, max(total * f * shape[h] / 3600.0 for h in range(*hours)))
+        load = share * peak * esc.aht.mean
         agents = max(esc.agents, 1, int(np.ceil(load / 0.8)))
     upd: dict[str, Any] = {"share": share}
     if agents is not None:

@@ -7,5 +7,7 @@ for the web pages and the CLI, every access audited), ``retention`` (per record 
 ``tickets`` (written requests with deadline classes in working time and the holiday calendar;
 status and reopening by number), ``keys`` (re-encrypting personal fields under a new key in
 resumable batches), ``factors`` (control questions and e-mail confirmation requests, where the
-SMS code cannot be delivered), ``cli`` (``hotline audit|keys|retention|records|tickets …``).
+SMS code cannot be delivered), ``transfers`` (escalations of connected calls to a senior
+group: who, when, to whom, the history handed over), ``cli`` (``hotline
+audit|keys|retention|records|tickets …``).
 """

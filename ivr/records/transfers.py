@@ -19,10 +19,18 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ivr.store.base import Base
 from ivr.store.timestamps import UtcDateTime
 
-__all__ = ["CallTransfer", "apply_event", "call_history", "record_transfer",
-           "transfer_answered", "transfers_of"]
+__all__ = ["CallTransfer", "TransferError", "UnknownGroup", "apply_event", "call_history",
+           "record_transfer", "transfer_answered", "transfers_of"]
 
 VIAS = ("acd", "web", "ami")
+
+
+class TransferError(ValueError):
+    """A refused transfer: the call is not talking to an agent (now)."""
+
+
+class UnknownGroup(TransferError):
+    """The group to transfer to is not one of the live ACD's."""
 
 
 class CallTransfer(Base):

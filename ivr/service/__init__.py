@@ -2,7 +2,8 @@
 
 It sits on top of the other packages and wires them: ``clock`` (real or accelerated time),
 ``writer`` (call records written by one thread, batched, off the loop), ``acd`` (the IVR's
-``Enqueue`` → the live ACD of ``queue_engine.acd`` → each queued call's true final outcome),
+``Enqueue`` → the live ACD of ``queue_engine.acd`` → each queued call's true final outcome;
+``transfer``: a connected call escalated to a senior group),
 ``agents`` (virtual agents as a SIP caller meets them: hold prompts, "agent 17" answers),
 ``board`` (the live figures the dashboard and ``hotline stats`` read), ``demo`` (the default
 scenario's calls through the real IVR machine), ``callbacks`` (the embedded callback dialler:

@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from ivr.records.transfers import TransferError, UnknownGroup
 from queue_engine.records import QueueCall
 
 __all__ = ["TransferError", "UnknownGroup", "history_of", "senior_answered", "transfer", "transfer_detail",
@@ -22,12 +23,6 @@ __all__ = ["TransferError", "UnknownGroup", "history_of", "senior_answered", "tr
 DEFAULT_PRIORITY = 5  # ahead of ordinary callers (1), behind security incidents (10)
 
 
-class TransferError(ValueError):
-    """A refused transfer: the call is not talking to an agent (now)."""
-
-
-class UnknownGroup(TransferError):
-    """The group to transfer to is not one of the live ACD's."""
 
 
 def _utc(ts: float) -> datetime:

@@ -2,8 +2,9 @@
 
 ``app`` builds the ASGI app ``hotline serve`` mounts (``create_app``; Starlette), ``context``
 what every handler shares (state, who is asking, the role gate, audit rows, rendering),
-``pages`` the HTML pages (login, board, hourly, what-if), ``api`` the machine side (server-sent
-events, ``/api/queues``, ``/api/hourly``, ``/metrics``), ``records`` the auditor's pages,
+``pages`` the HTML pages (login, board, hourly, what-if), ``transfers`` a call's record page
+and the escalation API (``POST /api/calls/{id}/transfer``), ``api`` the machine side
+(server-sent events, ``/api/queues``, ``/api/hourly``, ``/metrics``), ``records`` the auditor's pages,
 ``auth`` sessions, CSRF and the failed-login throttle, ``users`` the accounts (argon2 hashes,
 roles, API tokens, the first-run admin), ``live`` the ``LiveSource`` protocol the service's
 board implements, ``hourly`` the day's report beside forecast and bands, ``svg`` the inline

@@ -67,7 +67,7 @@ async def transfer(request: Request) -> Response:
     if st.transfer is None:
         return JSONResponse({"error": "no running ACD here (embedded mode transfers; with "
                              "Asterisk the agent's phone transfers to hotline-senior)"}, 503)
-    from ivr.service.transfer import TransferError, UnknownGroup
+    from ivr.records.transfers import TransferError, UnknownGroup
 
     try:
         st.transfer(call_id, to, by=actor, via="web", priority=priority)

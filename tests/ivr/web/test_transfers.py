@@ -7,8 +7,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from starlette.testclient import TestClient
 
-from ivr.records.transfers import record_transfer, transfer_answered
-from ivr.service.transfer import TransferError, UnknownGroup
+from ivr.records.transfers import (
+    TransferError,
+    UnknownGroup,
+    record_transfer,
+    transfer_answered,
+)
 from ivr.store.base import make_engine, session_factory
 from ivr.store.calls import record_call
 from tests.ivr.web.conftest import audit_actions, login
