@@ -100,7 +100,7 @@ class CallbackDialler:
         self.ring_timeout_s, self.poll_s, self.greeting = ring_timeout_s, poll_s, greeting
         self.held: set[int] = set()
         self.dialling: set[int] = set()
-        self.outcomes = {"answered": 0, "unanswered": 0, "failed": 0, "lost": 0}
+        self.outcomes = {"answered": 0, "unanswered": 0, "failed": 0}
         self._tasks: set[asyncio.Task] = set()
         self._wake = asyncio.Event()
         self._recovered_at = -1e9  # monotonic: stale 'dialling' rows are looked for each minute
@@ -126,12 +126,12 @@ class CallbackDialler:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._wake.clear()  # before the sync: a wake during it is not lost
             if self.outbound is not None:
                 try:
                     await self.sync()
                 except Exception:
                     log.exception("callbacks.sync_failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 waker = asyncio.ensure_future(self._wake.wait())
                 stopper = asyncio.ensure_future(stop.wait())
@@ -174,8 +174,9 @@ class CallbackDialler:
             return await self._dial_once(cb_id)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # e.g. the database went away: the place goes, the next sync retakes it
             log.exception("callbacks.dial_failed", callback_id=cb_id)
+            self._drop(cb_id)
             return "error"
         finally:
             self.dialling.discard(cb_id)
