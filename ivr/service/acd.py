@@ -249,8 +249,11 @@ class AcdService:
                 continue
             n += 1
             waited = self.acd.abandon(t.call_id, now)
-            if waited is not None:
+            if waited is not None and not t.transfers:
                 self._finish(t, "error", now, f"{reason} after {waited:.0f} s in queue {t.skill}")
+            elif waited is not None:  # answered, then waiting for the senior group
+                self._finish(t, "answered", now, f"{self._answered(t)}; {reason} after "
+                                                 f"{waited:.0f} s waiting")
             else:
                 self._finish(t, "answered", now, f"{self._answered(t)}; {reason} mid-call")
             for fut in (t.answered, t.released):

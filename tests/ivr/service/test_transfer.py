@@ -155,3 +155,22 @@ def test_agents_escalate_the_scenario_share_and_seniors_answer(factory):
     assert len(rows) == moved and 0 < moved < 30
     assert all(r.via == "acd" and r.by == r.from_agent and r.to_agent for r in rows)
     assert {c.outcome for c in calls} == {"answered"} and len(calls) == 30
+
+
+def test_stopping_while_waiting_for_the_senior_keeps_the_first_answer(factory):
+    async def go():
+        clock, svc = _service(factory, senior_model(senior=0))
+        t = _queued(factory, svc, "c9")
+        _run(clock, svc, MONDAY_10 + 30)
+        svc.transfer("c9", "senior", by="agent-1", via="web")
+        _run(clock, svc, MONDAY_10 + 90)
+        assert svc.close("service stopped") == 1
+        return t
+
+    asyncio.run(go())
+    with factory() as db:
+        row = db.scalar(select(Call).where(Call.call_id == "c9"))
+        [tr] = db.scalars(select(CallTransfer)).all()
+    assert row.outcome == "answered" and row.agent_id == "agent-1"
+    assert "transferred to senior by agent-1" in row.detail
+    assert "service stopped after 60 s waiting" in row.detail and tr.to_agent is None
