@@ -3,8 +3,10 @@
 :class:`QueuedWrites` wraps :class:`ivr.call.services.DbServices` (or any ``Services``):
 ``RecordOutcome`` goes to an :class:`ivr.store.writer.RecordWriter` (off the event loop,
 batched) and returns at once; identification, codes and the other requests still answer
-directly. ``on_outcome(row)`` sees every row first (``hotline serve``'s live board counts IVR
-results with it).
+directly (drivers call this from worker threads), each under the writer's :attr:`lock` so that
+on SQLite they queue in the process instead of in SQLite's oversleeping busy handler.
+``on_outcome(row)`` sees every row first (``hotline serve``'s live board counts IVR results
+with it).
 """
 from __future__ import annotations
 
@@ -29,7 +31,10 @@ class QueuedWrites:
             if self.on_outcome is not None:
                 self.on_outcome(request.row)
             return None
-        return self.inner.execute(call, request, now)
+        if isinstance(request, io.EstimateWait):  # live state, no database
+            return self.inner.execute(call, request, now)
+        with self.writer.lock:
+            return self.inner.execute(call, request, now)
 
     def __getattr__(self, name: str) -> Any:  # factory, waits… of the wrapped services
         return getattr(self.inner, name)

@@ -7,9 +7,18 @@ updates it. A batch that fails is retried row by row, so one bad row loses nothi
 (and is logged). Every driver that runs on an event loop (SIP endpoint via ``hotline serve``,
 AMI bridge) writes through one; :class:`ivr.call.writes.QueuedWrites` routes a session's
 ``RecordOutcome`` here.
+
+On SQLite one connection writes at a time, and a connection that finds the file locked sleeps
+in SQLite's busy handler by growing steps (1, 2, 5, 10 … 100 ms), long after the lock is free:
+with the calls' request threads and this one competing, that oversleeping was most of the
+p99 of events that touch the database (``bench/serve_demo.py``). So every write transaction of
+the process's hot path takes :attr:`RecordWriter.lock` first (``QueuedWrites`` takes it for the
+session's requests): waiters queue in the process and wake the moment it is released. Batches
+are at most ``batch`` rows, so a backlog never holds the lock for long.
 """
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable
@@ -21,13 +30,19 @@ from sqlalchemy.orm import sessionmaker
 
 log = structlog.get_logger("ivr.store.writer")
 _STOP = object()
+BATCH = 32  # rows a transaction at most: ~5–15 ms of the write lock on SQLite
+SERIALIZE = True  # False: no in-process write lock (the bench's peer)
 
 
 class RecordWriter:
     """``insert(row)`` (idempotent per call id) and ``final(call_id, **fields)`` in order."""
 
-    def __init__(self, factory: sessionmaker, *, batch: int = 500) -> None:
-        self.factory, self.batch = factory, batch
+    def __init__(self, factory: sessionmaker, *, batch: int | None = None) -> None:
+        self.factory, self.batch = factory, batch or BATCH
+        bind = factory.kw.get("bind")
+        sqlite = bind is not None and bind.dialect.name == "sqlite"
+        # reentrant: a request run under it may hand work to code that takes it again
+        self.lock: Any = threading.RLock() if sqlite and SERIALIZE else contextlib.nullcontext()
         self.q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.written = self.updated = self.lost = 0
         self._thread = threading.Thread(target=self._run, name="hotline-writer", daemon=True)
@@ -70,7 +85,7 @@ class RecordWriter:
 
     def _write(self, items: list[Any]) -> None:
         try:
-            with self.factory.begin() as db:
+            with self.lock, self.factory.begin() as db:
                 for item in items:
                     self._apply(db, item)
             return
@@ -78,7 +93,7 @@ class RecordWriter:
             log.warning("writer.batch_failed", rows=len(items))
         for item in items:
             try:
-                with self.factory.begin() as db:
+                with self.lock, self.factory.begin() as db:
                     self._apply(db, item)
             except Exception as exc:  # noqa: BLE001
                 self.lost += 1
