@@ -9,8 +9,11 @@ calls are in progress at once (in the IVR, queued or talking), replayed at ``--s
 
 *event→action latency*: for every caller event (call start, keys, hang-up from patience) how
 late the loop woke for it plus the time the IVR and ACD took to answer it ("work": that time
-alone, which other processes on a shared machine do not inflate). Run:
-``.venv/bin/python bench/serve_demo.py [--speed 60] [--scale 8] [--minutes 20]``.
+alone, which other processes on a shared machine do not inflate). ``--peer`` alternates each
+run with one without the process's SQLite write lock and with 500-row writer batches (as before
+the lock, ``ivr.store.writer``), so both see the same machine load. Run:
+``.venv/bin/python bench/serve_demo.py [--speed 60] [--scale 8] [--minutes 20] [--peer]
+[--runs 3]``.
 """
 from __future__ import annotations
 
@@ -77,9 +80,13 @@ def main() -> None:
     ap.add_argument("--scale", type=float, default=8.0)
     ap.add_argument("--minutes", type=float, default=20.0, help="simulated minutes per run")
     ap.add_argument("--db-on-loop", action="store_true",
-                    help="run the callers' database requests on the event loop (as SIP does)")
+                    help="run the callers' database requests on the event loop")
+    ap.add_argument("--peer", action="store_true",
+                    help="alternate with runs without the write lock, 500-row batches")
+    ap.add_argument("--runs", type=int, default=1, help="runs per speed (and per mode)")
     args = ap.parse_args()
     from ivr.service.demo import DemoCaller
+    from ivr.store import writer
 
     DemoCaller.db_in_thread = not args.db_on_loop
     from ivr.logs import configure_logging
@@ -93,22 +100,34 @@ def main() -> None:
     print(f"hotline demo at full speed, one core; Monday 12:00, volume x{args.scale:g}, "
           f"{args.minutes:g} simulated minutes per run; database requests "
           f"{'on the loop' if args.db_on_loop else 'in worker threads'}")
-    print(f"{'speed':>6} {'calls':>6} {'calls/s':>8} {'CPU ms/call':>11} {'peak conc.':>10} "
+    print(f"{'mode':>6} {'load':>5} {'speed':>6} {'calls':>6} {'calls/s':>8} {'CPU ms/call':>11} {'peak conc.':>10} "
           f"{'events':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99.9 ms':>8} {'work p99':>8} "
           f"{'no-DB p99':>9} "
           f"{'DB p99':>7} {'answered':>8} "
           f"{'abandoned':>9} {'rows':>6} {'lost':>4} {'snaps':>5}")
-    for speed in args.speed:
+    modes = [("lock", True, writer.BATCH), ("before", False, 500)] if args.peer else \
+        [("lock", writer.SERIALIZE, writer.BATCH)]
+    p99s: dict[tuple[str, float], list[tuple[float, float]]] = {}
+    for speed, _, (mode, serialize, batch) in ((sp, i, m) for sp in args.speed
+                                               for i in range(args.runs) for m in modes):
+        writer.SERIALIZE, writer.BATCH = serialize, batch
+        load = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{tmp}/bench.db"
             upgrade(make_engine(url))
             r = asyncio.run(one_run(url, speed, args.scale, args.minutes))
-        print(f"{r['speed']:>6g} {r['calls']:>6} {r['calls'] / r['wall']:>8.1f} "
+        p99s.setdefault((mode, speed), []).append((r["db_p99"], r["loop_p99"]))
+        print(f"{mode:>6} {load:>5.1f} {r['speed']:>6g} {r['calls']:>6} {r['calls'] / r['wall']:>8.1f} "
               f"{1000 * r['cpu'] / max(r['calls'], 1):>11.2f} {r['peak']:>10} "
               f"{r['events']:>7} {r['p50']:>7.2f} {r['p99']:>7.2f} {r['p999']:>8.2f} "
               f"{r['work_p99']:>8.2f} {r['loop_p99']:>9.2f} {r['db_p99']:>7.2f} "
               f"{r['answered']:>8} {r['abandoned']:>9} {r['rows']:>6} {r['lost']:>4} "
               f"{r['snapshots']:>5}", flush=True)
+    for (mode, speed), values in p99s.items():
+        db = sorted(v[0] for v in values)
+        no_db = sorted(v[1] for v in values)
+        print(f"{mode:>6} speed {speed:g}: median DB p99 {db[len(db) // 2]:.1f} ms, median no-DB "
+              f"p99 {no_db[len(no_db) // 2]:.1f} ms over {len(values)} runs")
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"max RSS {rss:.0f} MB; goal: 1,000 concurrent calls with p99 < 20 ms")
 

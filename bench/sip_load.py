@@ -7,16 +7,23 @@ key arrived once, in order, or the SNILS checksum / birth date would not match).
 runs in a child process with the real prompts, SQLite and the registry; its CPU time, peak
 memory, media-clock time and peak concurrent dialogs are measured there. For each N the same
 number of transmit-only streams is then run through bare pyVoIP 1.6.8 and through the media
-clock (``bench/sip_media.py``). Run: ``.venv/bin/python bench/sip_load.py [N ...]``
+clock (``bench/sip_media.py``). The services are ``hotline serve``'s: outcome rows through the
+writer thread, the other requests in the calls' thread pool; ``--on-loop`` runs the session's
+requests on the event loop instead (as before), the peer to compare with; ``--slow-db MS``
+adds MS of waiting to every database request (a slow or locked database); ``--runs R``
+repeats each N. Run: ``.venv/bin/python bench/sip_load.py [N ...] [--runs 5] [--no-peers]``
 (default 100 300 500; needs ``sipp``).
 """
 from __future__ import annotations
 
+import argparse
 import asyncio
+import concurrent.futures as cf
 import multiprocessing as mp
 import os
 import re
 import socket
+import statistics
 import sys
 import tempfile
 import time
@@ -38,7 +45,37 @@ def _vm(field: str) -> int:
     return 0
 
 
-def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue) -> None:
+class _Inline(cf.Executor):
+    """Runs each job at once in the caller (the event loop): the on-loop peer."""
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        fut: cf.Future = cf.Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001
+            fut.set_exception(exc)
+        return fut
+
+
+class _Slow:
+    """Every database request waits ``delay`` s first (a slow or locked database)."""
+
+    def __init__(self, inner, delay: float) -> None:  # type: ignore[no-untyped-def]
+        self.inner, self.delay = inner, delay
+
+    def execute(self, call, request, now):  # type: ignore[no-untyped-def]
+        from ivr.call import requests as io
+
+        if not isinstance(request, io.EstimateWait | io.RecordOutcome):
+            time.sleep(self.delay)
+        return self.inner.execute(call, request, now)
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+
+def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue, on_loop: bool = False,
+              slow_ms: float = 0.0) -> None:
     """Child: seed a database, serve SIP until ``done``, report figures and outcomes."""
     os.chdir(ROOT)
     os.environ["HOTLINE_DB_URL"] = f"sqlite:///{db}"
@@ -53,12 +90,16 @@ def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue) -> None:
     from ivr.call.services import DbServices
     from ivr.call.session import Hotline
     from ivr.call.waits import FixedWait
+    from ivr.call.writes import QueuedWrites
     from ivr.citizens import registry
     from ivr.citizens.otp import OtpPolicy
     from ivr.drivers.sip import SipEndpoint
+    from ivr.drivers.sip import call as sip_call
+    from ivr.service.serve import _sqlite_for_serving
     from ivr.store.base import make_engine, session_factory
     from ivr.store.migrate import upgrade
     from ivr.store.models import Call
+    from ivr.store.writer import RecordWriter
 
     engine = make_engine(os.environ["HOTLINE_DB_URL"])
     upgrade(engine)
@@ -72,7 +113,12 @@ def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue) -> None:
         # OTP budget (SPEC §6 limits a person, not a load test) so each call's code goes out
         policy = OtpPolicy(resend_gaps=(timedelta(0),), account_max_sends=10**9)
         services = DbServices.from_url(None, FixedWait(180), otp_policy=policy)
-        hotline = Hotline.load("dialplans", services=services)
+        _sqlite_for_serving(services.factory.kw["bind"])  # as hotline serve runs it
+        writer = RecordWriter(services.factory)
+        inner = _Slow(services, slow_ms / 1000) if slow_ms else services
+        hotline = Hotline.load("dialplans", services=QueuedWrites(inner, writer))
+        if on_loop:
+            sip_call._pool = _Inline()
         ep = SipEndpoint(hotline, "127.0.0.1", 0, clock=lambda: monday, rtp_timeout=60)
         await ep.start()
         for lang in ("ru", "en"):  # pre-encode every prompt, as a service would at start
@@ -88,6 +134,7 @@ def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue) -> None:
         wall, cpu = time.monotonic() - t0, time.process_time() - c0
         busy = ep.media.busy
         await ep.stop(drain_timeout=5)
+        await asyncio.to_thread(writer.close, 60.0)
         del loop
         return {"wall": wall, "cpu": cpu, "media": busy, "peak": peak,
                 "rss": (_vm("VmHWM") - base_rss), "late": ep.media.late_ticks}
@@ -108,11 +155,12 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_level(n: int) -> dict[str, float]:
+def run_level(n: int, on_loop: bool = False, slow_ms: float = 0.0) -> dict[str, float]:
     ctx = mp.get_context("spawn")
     ready, out, done = ctx.Queue(), ctx.Queue(), ctx.Event()
     with tempfile.TemporaryDirectory() as tmp:
-        child = ctx.Process(target=_endpoint, args=(f"{tmp}/load.db", ready, done, out))
+        child = ctx.Process(target=_endpoint, args=(f"{tmp}/load.db", ready, done, out, on_loop,
+                                                    slow_ms))
         child.start()
         port = ready.get(timeout=120)
         scenario = (SIPP_DIR / "walk_rfc2833.xml").read_text()
@@ -148,40 +196,63 @@ def run_level(n: int) -> dict[str, float]:
 
 
 def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("levels", type=int, nargs="*", default=[100, 300, 500])
+    ap.add_argument("--runs", type=int, default=1, help="runs per N (and per mode)")
+    ap.add_argument("--no-peers", action="store_true", help="skip pyVoIP / bare clock streams")
+    ap.add_argument("--on-loop", action="store_true", help="requests on the event loop")
+    ap.add_argument("--compare", action="store_true",
+                    help="alternate pool and on-loop runs (peers in one process run)")
+    ap.add_argument("--slow-db", type=float, default=0.0, metavar="MS")
+    args = ap.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from sip_media import measure
 
-    levels = [int(a) for a in sys.argv[1:]] or [100, 300, 500]
+    modes = [False, True] if args.compare else [args.on_loop]
     print(f"SIPp walk (23 RFC 2833 keys a call, {HOLD_MS / 1000:.0f} s hold, {RAMP_S:.0f} s ramp)"
-          " against the endpoint (one process, one loop)")
-    print(f"{'N':>5} {'peak':>5} {'sipp ok/fail':>12} {'rows':>5} {'keys ok':>8} "
-          f"{'cores':>6} {'media':>6} {'ms cpu/call':>11} {'KiB/call':>9} | "
-          f"{'pyVoIP tx cores':>15} {'delivered':>9} | {'clock tx cores':>14} {'delivered':>9}")
-    best = 0
-    for n in levels:
-        f = run_level(n)
-        intact = f["rows"] == n and f["intact"] == n and f["sipp_failed"] == 0
-        best = n if intact else best
-        print(f"{n:>5} {f['peak']:>5.0f} {f['sipp_ok']:>6}/{f['sipp_failed']:<5} "
-              f"{f['rows']:>5.0f} {f['intact'] / n:>8.1%} {f['cpu'] / f['wall']:>6.2f} "
-              f"{f['media'] / f['wall']:>6.2f} {1000 * f['cpu'] / n:>11.1f} "
-              f"{f['rss'] / 1024 / max(1, f['peak']):>9.0f} | ", end="", flush=True)
-        if n > PEER_MAX:  # 2 threads a stream: past this its start-up alone takes minutes
-            print(f"{'(not run)':>15} {'':>9} | ", end="")
-        else:
-            py_cores, py_share = measure("pyvoip", n)
-            print(f"{py_cores:>15.2f} {py_share:>9.1%} | ", end="")
-        ck_cores, ck_share = measure("clock", n)
-        print(f"{ck_cores:>14.2f} {ck_share:>9.1%}", flush=True)
-        if f["late"]:
-            print(f"        media clock fell behind and restarted its schedule {f['late']} times")
-        for path, count in f["broken"].most_common(3):
-            print(f"        calls without the code: {count} × {path}")
-        for reason, count in f["reasons"].most_common(3):
-            print(f"        SIPp: {count} × {reason}")
-    print(f"highest N with every key and outcome intact: {best}")
+          " against the endpoint (one process, one loop); database requests "
+          f"+{args.slow_db:g} ms each")
+    print(f"{'N':>5} {'requests':>8} {'load':>5} {'peak':>5} {'sipp ok/fail':>12} {'rows':>5} "
+          f"{'keys ok':>8} {'cores':>6} {'media':>6} {'ms cpu/call':>11} {'KiB/call':>9} "
+          f"{'late ticks':>10}")
+    results: dict[tuple[int, bool], list[dict]] = {}
+    for n in args.levels:
+        for _ in range(args.runs):
+            for on_loop in modes:
+                load = os.getloadavg()[0]
+                f = run_level(n, on_loop, args.slow_db)
+                f["ok"] = f["rows"] == n and f["intact"] == n and f["sipp_failed"] == 0
+                results.setdefault((n, on_loop), []).append(f)
+                print(f"{n:>5} {'on loop' if on_loop else 'pool':>8} {load:>5.1f} "
+                      f"{f['peak']:>5.0f} {f['sipp_ok']:>6}/{f['sipp_failed']:<5} "
+                      f"{f['rows']:>5.0f} {f['intact'] / n:>8.1%} {f['cpu'] / f['wall']:>6.2f} "
+                      f"{f['media'] / f['wall']:>6.2f} {1000 * f['cpu'] / n:>11.1f} "
+                      f"{f['rss'] / 1024 / max(1, f['peak']):>9.0f} {f['late']:>10}",
+                      flush=True)
+                for path, count in f["broken"].most_common(3):
+                    print(f"        calls without the code: {count} × {path}")
+                for reason, count in f["reasons"].most_common(2):
+                    print(f"        SIPp: {count} × {reason}")
+        if not args.no_peers:
+            if n <= PEER_MAX:  # 2 threads a stream: past this its start-up takes minutes
+                py_cores, py_share = measure("pyvoip", n)
+                print(f"        pyVoIP: {n} tx streams on {py_cores:.2f} cores, "
+                      f"{py_share:.1%} delivered")
+            ck_cores, ck_share = measure("clock", n)
+            print(f"        media clock alone: {n} tx streams on {ck_cores:.2f} cores, "
+                  f"{ck_share:.1%} delivered", flush=True)
+    print("summary (medians over runs):")
+    for (n, on_loop), runs in results.items():
+        print(f"  N={n:<5} {'on loop' if on_loop else 'pool':<8} intact runs "
+              f"{sum(r['ok'] for r in runs)}/{len(runs)}, keys ok "
+              f"{statistics.median(r['intact'] / n for r in runs):.1%} "
+              f"(worst {min(r['intact'] / n for r in runs):.1%}), CPU "
+              f"{statistics.median(1000 * r['cpu'] / n for r in runs):.1f} ms/call, "
+              f"{statistics.median(r['cpu'] / r['wall'] for r in runs):.2f} cores, late ticks "
+              f"{statistics.median(r['late'] for r in runs):.0f}")
     print("cores = the endpoint process's CPU time / wall time over the whole run (SIP, IVR,"
-          " SQLite, RTP in and out); media = the 20 ms clock's own share")
+          " SQLite, RTP in and out); media = the 20 ms clock's own share; load = 1-min load"
+          " average at the run's start")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("ivr.drivers.sip.call")
 TERMINATOR_GRACE = 0.5
-IVR_THREADS = 4  # SQLite has one writer at a time: more threads would only wait on its lock
+IVR_THREADS = 8  # waiting on the database costs no CPU; a key with no request need not queue
 _pool: cf.ThreadPoolExecutor | None = None
 _inflight: set[cf.Future[Any]] = set()  # every call's queued operations (settle_calls)
 _pool_lock = threading.Lock()
