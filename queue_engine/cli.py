@@ -94,12 +94,11 @@ def _fail(msg: str) -> int:
 def _guard(fn):
     """Turn refusals (bad YAML, impossible values, overload) into one line and exit 2."""
     def run(args: argparse.Namespace) -> int:
-        from queue_engine.erlang import OverloadError
-        from queue_engine.scenario import ScenarioError
-
         try:
             return fn(args)
-        except (ScenarioError, OverloadError, ValueError) as exc:
+        # ScenarioError and erlang's OverloadError are ValueErrors (importing erlang here
+        # would cost every command scipy.special's import)
+        except ValueError as exc:
             return _fail(str(exc))
     run.__doc__ = fn.__doc__
     return run

@@ -8,9 +8,10 @@ the starting point for staffing (:mod:`queue_engine.staffing`).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,7 @@ from queue_engine.scenario import DAYS
 from queue_engine.sim import simulate
 from queue_engine.stats import METRICS, HourStats, Summary, hour_stats, summarise
 
-__all__ = ["Forecast", "run_forecast", "working_hours"]
+__all__ = ["Forecast", "run_forecast", "worker_pool", "working_hours"]
 
 
 def _one(args: tuple[Model, int]) -> HourStats:
@@ -59,24 +60,35 @@ def working_hours(model: Model) -> list[int]:
 
 def run_forecast(
     model: Model, reps: int = 30, seed: int = 0, workers: int | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None, pool: Executor | None = None,
 ) -> Forecast:
-    """``reps`` seeded replications (seed, seed+1, …), spread over the machine's cores."""
+    """``reps`` seeded replications (seed, seed+1, …), spread over the machine's cores.
+
+    ``pool``: worker processes to reuse (:func:`worker_pool`) — staffing runs a forecast per
+    round and would otherwise start (and load the compiled engine into) new ones each time."""
     workers = workers or min(os.cpu_count() or 1, reps)
     jobs = [(model, seed + r) for r in range(reps)]
     runs: list[HourStats] = []
-    if workers <= 1 or reps < 4:
+    if pool is None and (workers <= 1 or reps < 4):
         for j in jobs:
             runs.append(_one(j))
             if progress:
                 progress(1)
-    else:
-        from queue_engine.sim import warm_compiled
-
-        warm_compiled()  # the compiled engine loaded once here: forked workers inherit it
-        with ProcessPoolExecutor(max_workers=workers) as ex:
-            for res in ex.map(_one, jobs, chunksize=max(1, reps // (workers * 4))):
-                runs.append(res)
-                if progress:
-                    progress(1)
+        return Forecast(model, summarise(runs))
+    with contextlib.ExitStack() as stack:
+        if pool is None:
+            pool = stack.enter_context(worker_pool(workers))
+        for res in pool.map(_one, jobs, chunksize=max(1, reps // (workers * 4))):
+            runs.append(res)
+            if progress:
+                progress(1)
     return Forecast(model, summarise(runs))
+
+
+def worker_pool(workers: int | None = None) -> ProcessPoolExecutor:
+    """Worker processes for :func:`run_forecast`, forked after the compiled engine is loaded
+    here, so each inherits it instead of loading (or compiling) it again."""
+    from queue_engine.sim import warm_compiled
+
+    warm_compiled()
+    return ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1)

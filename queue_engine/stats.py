@@ -31,20 +31,28 @@ class HourStats:
     values: dict[str, np.ndarray]
 
 
-def _group_quantile(key: np.ndarray, x: np.ndarray, size: int, q: float) -> np.ndarray:
+def _group_quantile(key: np.ndarray, x: np.ndarray, size: int, q: float,
+                    order: np.ndarray | None = None) -> np.ndarray:
+    """Quantile ``q`` of ``x`` per ``key`` (linear interpolation, numpy's default method);
+    ``order`` sorts ``x``.  A stable sort of the keys over ``order`` leaves each group's
+    values sorted: one sort of the values serves every grouping."""
     out = np.full(size, np.nan)
     if key.size == 0:
         return out
-    span = float(x.max() - x.min()) + 1.0 if x.size else 1.0
-    order = np.argsort(key * span + (x - x.min()), kind="stable")  # one float sort, not lexsort
-    ks, xs = key[order], x[order]
+    if order is None:
+        order = np.argsort(x)
+    k = key[order]
+    small = k.astype(np.int16) if size < 2 ** 15 else k  # radix sort for small keys
+    o = order[np.argsort(small, kind="stable")]
+    ks, xs = key[o], x[o]
     cnt = np.bincount(ks, minlength=size)
     start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
     has = cnt > 0
-    pos = start[has] + q * (cnt[has] - 1)
+    pos = q * (cnt[has] - 1)  # within the group: an offset added first would blur frac
     lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, start[has] + cnt[has] - 1)
     frac = pos - lo
+    lo += start[has]
+    hi = np.minimum(lo + 1, start[has] + cnt[has] - 1)
     out[has] = xs[lo] * (1 - frac) + xs[hi] * frac
     return out
 
@@ -78,22 +86,28 @@ def hour_stats(model: Model, res: SimResult, threshold: float | None = None) -> 
     w = np.nan_to_num(res.wait)
     W = G + 1
     size = H * W
-    key2 = np.concatenate([h * W + g, h * W + G])  # each attempt counts for its skill and "all"
-
+    key = h * W + g
+    # Each attempt counts for its skill and for "all" (column G); bincount adds in index
+    # order, so the sums are the same numbers as one bincount over both keys would give.
     def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         wt = mask.astype(np.float64) if weights is None else np.where(mask, weights, 0.0)
-        return np.bincount(key2, weights=np.concatenate([wt, wt]), minlength=size).reshape(H, W)
+        out = np.bincount(key, weights=wt, minlength=size).reshape(H, W)
+        out[:, G] = np.bincount(h, weights=wt, minlength=H)
+        return out
 
     n_off = count(offered)
     n_ans = count(ans)
     n_ab = count(ab)
     n_cb = count(cbt)
-    ans_in = count(ans & (w <= thr))
-    ab_in = count(ab & (w <= thr))
+    w_in = w <= thr
+    ans_in = count(ans & w_in)
+    ab_in = count(ab & w_in)
     sum_w_ans = count(ans, w)
     sum_w_all = count(ans | ab, w)
-    ka = np.concatenate([h[ans] * W + g[ans], h[ans] * W + G])
-    p90 = _group_quantile(ka, np.concatenate([w[ans], w[ans]]), size, 0.9).reshape(H, W)
+    wa, ha = w[ans], h[ans]
+    order = np.argsort(wa)  # ties are equal values: no need for a (slower) stable sort
+    p90 = _group_quantile(key[ans], wa, size, 0.9, order).reshape(H, W)
+    p90[:, G] = _group_quantile(ha, wa, H, 0.9, order)
 
     with np.errstate(invalid="ignore", divide="ignore"):
         vals = {
