@@ -174,3 +174,42 @@ def test_stopping_while_waiting_for_the_senior_keeps_the_first_answer(factory):
     assert row.outcome == "answered" and row.agent_id == "agent-1"
     assert "transferred to senior by agent-1" in row.detail
     assert "service stopped after 60 s waiting" in row.detail and tr.to_agent is None
+
+
+@pytest.mark.timeout(120)
+def test_serve_with_escalation_writes_each_transfer_after_its_call(db_url):
+    """``hotline demo --escalate``: the agents' transfers reach call_transfers through the
+    record writer, each with the history of its call's row."""
+    from zoneinfo import ZoneInfo
+
+    from ivr.service.demo import generate, plan_calls
+    from ivr.service.serve import Options, run
+
+    monday_12 = dt.datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+
+    async def traffic(svc):
+        from ivr.citizens.registry import seed
+        from ivr.service.demo import DEMO_CITIZENS
+
+        with svc.factory.begin() as db:
+            seed(db, DEMO_CITIZENS, today=monday_12.date())
+        callers = plan_calls(svc, svc.clock.ts(), 10 * 60.0, seed=7, scale=2.0)
+        task = asyncio.create_task(generate(svc, callers, svc.stop_event))
+        await asyncio.sleep(5.0)
+        svc.stop_event.set()
+        await asyncio.gather(task, return_exceptions=True)
+
+    opts = Options(db_url=db_url, sip=False, web=False, speed=240.0, start=monday_12, seed=7,
+                   forecast=False, escalate=0.3)
+    asyncio.run(run(opts, extra_task=traffic))
+    engine = make_engine(db_url)
+    with session_factory(engine)() as db:
+        moves = db.scalars(select(CallTransfer)).all()
+        calls = {c.call_id: c for c in db.scalars(select(Call))}
+    engine.dispose()
+    assert moves, "no agent escalated a call"
+    for m in moves:
+        row = calls[m.call_id]
+        assert row.outcome == "answered" and m.from_agent == row.agent_id == m.by
+        assert m.to_skill == "senior" and m.history["menu_path"] == row.menu_path
+        assert m.history["identification"] == row.identification
