@@ -144,7 +144,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     t = Table(title=f"{sc.name} — {args.skill or 'all skill groups'} — mean of {args.reps} "
               "replications (waits in minutes, ± 95 % CI)")
     for col in ("day", "hour", "offered", "agents", "mean wait", "p90", "SL", "SL2",
-                "abandon", "occupancy", "published"):
+                "abandon", "callbacks", "occupancy", "published"):  # callbacks: offers taken
         t.add_column(col, justify="right")
     for r in rows:
         band = r["band"]
@@ -154,11 +154,15 @@ def cmd_forecast(args: argparse.Namespace) -> int:
             if r["asa_ci"] is not None else _fmt_min(r["asa"])
         t.add_row(r["day"], f"{r['hour']:02d}", f"{r['offered']:.0f}", f"{r['agents']:.0f}",
                   asa, _fmt_min(r["p90_wait"]), _pct(r["sl"]), _pct(r["sl2"]),
-                  _pct(r["abandon_rate"]), _pct(r["occupancy"]), mark)
+                  _pct(r["abandon_rate"]), _n(r["callbacks"]), _pct(r["occupancy"]), mark)
     _console().print(t)
     if args.plot:
         print(f"plot written to {args.plot}")
     return 0
+
+
+def _n(x: float | None) -> str:
+    return "—" if x is None else f"{x:.0f}"
 
 
 def _pct(x: float | None) -> str:

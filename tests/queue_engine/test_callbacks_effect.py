@@ -59,3 +59,25 @@ def test_offered_live_calls_are_the_same_world(effect):
     off, half = effect["periods"]["week"]["offered"]["diff"]
     base = effect["periods"]["week"]["offered"]["off"][0]
     assert abs(off) - half < 0.01 * base
+
+
+def test_forecast_shows_callbacks_requested_per_hour(capsys):
+    """``hotline forecast``: a column of callers per hour who took the callback offer — the
+    same figure as the JSON rows and the bench's 'left line' (stats.hour_stats)."""
+    import argparse
+    import json
+
+    from queue_engine.cli import register
+
+    def run(argv):
+        parser = argparse.ArgumentParser(prog="hotline")
+        register(parser.add_subparsers())
+        args = parser.parse_args(argv)
+        code = args.func(args)
+        return code, capsys.readouterr().out
+
+    code, out = run(["forecast", "--reps", "2", "--seed", str(SEED), "--json"])
+    rows = json.loads(out)["rows"]
+    assert code == 0 and sum(r["callbacks"] for r in rows) > 0
+    code, out = run(["forecast", "--reps", "2", "--seed", str(SEED)])
+    assert code == 0 and "callbacks" in out
