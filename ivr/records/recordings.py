@@ -229,13 +229,17 @@ def stop_mixmonitor_action(channel: str) -> dict[str, str]:
 
 def adopt_file(db: Session, *, call_id: str, wav_path: Path, started_at: datetime,
                now: datetime, root: str | Path | None = None) -> Recording:
-    """Encrypt a plain WAV written by Asterisk into the store; the plain file is removed."""
+    """Encrypt a plain WAV written by Asterisk into the store (audited ``recording_stored``);
+    the plain file is removed."""
     with wave.open(str(wav_path), "rb") as w:
         rate, channels, pcm = w.getframerate(), w.getnchannels(), w.readframes(w.getnframes())
     writer = open_writer(db, call_id=call_id, started_at=started_at, root=root, rate=rate,
                          channels=channels)
     writer.write(pcm)
     row = writer.close(db, now)
+    audit.record(db, at=now, actor="asterisk", action="recording_stored",
+                 subject=f"call:{call_id}", detail={"seconds": round(row.seconds or 0, 2),
+                                                    "driver": "asterisk"})
     wav_path.unlink()
     return row
 

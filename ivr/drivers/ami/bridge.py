@@ -96,6 +96,7 @@ class Bridge:
         self.originator = Originator(conn)
         self._bg: set[asyncio.Task] = set()
         self.dialler: Any = None  # ivr.drivers.ami.dialler.Dialler, when serve() wires one
+        self.recorder: Any = None  # ivr.drivers.ami.recording.AmiRecorder: MixMonitor, consent
         self.queues = QueueFeed(on_change=on_queue_change, centre=centre,
                                 call_id=lambda uid: f"{self.server_id}:{uid}",
                                 queue_prefix=self.agi.queue_prefix)
@@ -204,6 +205,8 @@ class Bridge:
                 await self._dnid_from_channel(call)
             call.session = self.session_factory(call.info)
             cmds = list(call.session.start(self.clock()))
+            if self.recorder is not None:  # MixMonitor if the session allows recording
+                await self.recorder.begin(call, self.clock())
             while True:
                 event = None
                 for i, cmd in enumerate(cmds):
@@ -292,6 +295,8 @@ class Bridge:
         if isinstance(cmd, Collect):
             return await self._collect(call, cmd)
         if isinstance(cmd, SetVar):
+            if cmd.name == "HOTLINE_RECORDING" and cmd.value == "0" and self.recorder:
+                await self.recorder.refused(call, self.clock())  # StopMixMonitor + discard
             await self._agi_lossy(call, agimap.set_variable(cmd.name, cmd.value))
             return None
         if isinstance(cmd, Enqueue):
@@ -453,6 +458,9 @@ class Bridge:
             queue=call.queue, queued_at=call.queued_at, answered_at=call.answered_at,
             left_queue_at=call.left_queue_at, transfers=tuple(call.transfers))
         self.records_emitted += 1
+        adopt = self.recorder.finished(call, record.ended_at) if self.recorder else None
+        if adopt is not None:  # the spooled WAV into the encrypted store, off the loop
+            self._background(adopt)
         call.log.info("call.end", reason=record.end_reason, queue=record.queue_result,
                       commands=record.commands)
         if self.on_call_end is not None:

@@ -36,6 +36,7 @@ from ivr.drivers.ami.emulator_channel import (  # noqa: F401 - agi_* re-exported
     agi_env,
     agi_result,
 )
+from ivr.drivers.ami.emulator_mixmonitor import MixMonitorSim
 from ivr.drivers.ami.emulator_queue import QueueSim
 
 log = structlog.get_logger("ivr.drivers.ami.emulator")
@@ -86,6 +87,7 @@ class AMIEmulator:
         self.queues: dict[str, QueueSim] = {}
         self.sessions: set[_Session] = set()
         self.calls = CallRunner(self)
+        self.mixmonitor = MixMonitorSim(self)  # MixMonitor / StopMixMonitor actions
         self._server: asyncio.base_events.Server | None = None
         self._tasks: set[asyncio.Task] = set()
         self.events_sent = 0
@@ -312,6 +314,18 @@ class AMIEmulator:
         self._reply(s, [("Response", "Success"), *head,
                         ("Message", "Originate successfully queued")])
         self.spawn(self.calls.originate(m, m.action_id))
+
+    def _act_mixmonitor(self, s: _Session, m: Message, head: list) -> None:
+        reply, ch = self.mixmonitor.start(m, head)
+        self._reply(s, reply)
+        if ch is not None:
+            self.calls.ev("call", "MixMonitorStart", ch)
+
+    def _act_stopmixmonitor(self, s: _Session, m: Message, head: list) -> None:
+        reply, ch = self.mixmonitor.stop(m, head)
+        self._reply(s, reply)
+        if ch is not None:
+            self.calls.ev("call", "MixMonitorStop", ch)
 
     def _list(self, s: _Session, head: list, what: str, items: list[list[tuple[str, str]]],
               complete: str) -> None:

@@ -30,11 +30,14 @@ log = structlog.get_logger("ivr.drivers.ami.serve")
 def build(url: str, hotline: Any, *, server_id: str | None = None,
           recordings: str | Path = "recordings", enqueue_mode: str = "break",
           events: str = LOGIN_EVENTS, clock: Any = None,
-          writer: Any = None, max_calls: int | None = None) -> tuple[AMIConnection, Bridge]:
+          writer: Any = None, max_calls: int | None = None, mixmonitor_dir: str | None = None,
+          recordings_store: str | Path | None = None) -> tuple[AMIConnection, Bridge]:
     """Connection + bridge driving ``hotline`` (an ``ivr.call.session.Hotline``) calls.
 
     ``writer`` (an ``ivr.service.writer.RecordWriter``): rows written off the event loop, in
-    order; without one they are written synchronously (tests, tools)."""
+    order; without one they are written synchronously (tests, tools). ``mixmonitor_dir``: where
+    Asterisk spools call audio (default ``$HOTLINE_MIXMONITOR_DIR``); ``recordings_store``: the
+    encrypted store it is adopted into (default ``$HOTLINE_RECORDINGS_DIR`` or ``recordings``)."""
     conn = AMIConnection(**parse_ami_url(url), events=events, login_fatal=True)
     dialler: list[Dialler] = []  # set below; the factory needs it, it needs the bridge
 
@@ -73,6 +76,11 @@ def build(url: str, hotline: Any, *, server_id: str | None = None,
         dialler.append(Dialler(bridge, factory, allow_prefixes=load_prefixes(dialplans),
                                **kw_clock(clock)))
         bridge.dialler = dialler[0]
+        from ivr.drivers.ami.recording import AmiRecorder
+
+        # MixMonitor for consenting callers; the spooled WAV is adopted encrypted at hang-up
+        bridge.recorder = AmiRecorder(conn, factory, spool=mixmonitor_dir,
+                                      root=recordings_store)
     return conn, bridge
 
 

@@ -19,11 +19,13 @@ def test_manager_conf_never_has_a_default_secret(monkeypatch):
 
 
 def test_manager_conf_grants_only_what_the_bridge_uses():
-    """AGI (agi), Originate (originate), Hangup (call), CoreShowChannels (reporting); QueueStatus,
-    Events, Ping need none (manager.c, res_agi.c, app_queue.c registrations)."""
+    """AGI (agi), Originate (originate), Hangup and StopMixMonitor (call), CoreShowChannels
+    (reporting), MixMonitor (system: app_mixmonitor registers it with EVENT_FLAG_SYSTEM only —
+    call recording); QueueStatus, Events, Ping need none (manager.c, res_agi.c, app_queue.c,
+    app_mixmonitor.c registrations). Never ``command`` (shell-like CLI access)."""
     user = _user(manager_conf("s3cret-for-test-0123456789"))
-    assert set(user["write"].split(",")) == {"agi", "originate", "call", "reporting"}
-    assert "command" not in user["read"] and "system" not in user["write"]
+    assert set(user["write"].split(",")) == {"agi", "originate", "call", "reporting", "system"}
+    assert "command" not in user["read"] and "command" not in user["write"]
 
 
 def _serve_args(url=None, db=None):
