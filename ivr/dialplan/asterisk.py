@@ -106,6 +106,7 @@ def extensions_conf(dp: Dialplan, cfg: QueueConfig | None = None) -> str:
         ' same => n,GotoIf($["${HOTLINE_QUEUE}" = ""]?done)',
         " same => n,Set(QUEUE_PRIO=${HOTLINE_PRIORITY})",
         " same => n,Set(QUEUE_MAX_PENALTY=0)  ; overflow teams join by queuerules.conf",
+        *recording_guard(),
         " same => n,Queue(${HOTLINE_QUEUE},,,,${HOTLINE_QUEUE_TIMEOUT})",
         " same => n(done),Hangup()",
         "",
@@ -123,6 +124,23 @@ def extensions_conf(dp: Dialplan, cfg: QueueConfig | None = None) -> str:
         *agents_target(),
     ]
     return "\n".join(out)
+
+
+def recording_guard() -> list[str]:
+    """Lines before ``Queue()`` that honour ``HOTLINE_RECORDING`` on the agent leg.
+
+    The bridge records a consenting caller with the AMI ``MixMonitor`` action on the caller's
+    channel at the start of the IVR; that monitor lives on through ``Queue()`` and records the
+    agent leg too (app_queue bridges the member to this same channel). A caller who refused has
+    ``HOTLINE_RECORDING=0`` (set by the IVR over AGI) and the bridge has sent
+    ``StopMixMonitor``; if that action was lost (AMI link down at that moment), the dialplan
+    stops the monitor itself before any agent is heard — app_mixmonitor's ``StopMixMonitor``
+    application is harmless when nothing records (``stop_mixmonitor_exec`` returns 0).
+    queues.conf sets no ``monitor-format`` (app_queue's own MixMonitor at answer,
+    ``setup_mixmonitor``), so a consenting call is never recorded twice and a refusing one
+    never at all."""
+    return [(' same => n,ExecIf($["${HOTLINE_RECORDING}" = "0"]?StopMixMonitor())'
+             "  ; refused recording: nothing of the agent leg is recorded")]
 
 
 def queues_conf(dp: Dialplan, cfg: QueueConfig | None = None) -> str:
@@ -149,7 +167,9 @@ def manager_conf(secret: str | None = None) -> str:
     """The bridge's AMI user: local only, a random secret unless one is given (never a default
     one), and only the rights it uses (manager.c / res_agi.c / app_queue.c registrations):
     write ``agi`` (AGI), ``originate`` (callbacks), ``call`` (Hangup), ``reporting``
-    (CoreShowChannels); read the event classes it subscribes to (``LOGIN_EVENTS``)."""
+    (CoreShowChannels), ``system`` (app_mixmonitor registers ``MixMonitor`` with
+    EVENT_FLAG_SYSTEM: call recording); read the event classes it subscribes to
+    (``LOGIN_EVENTS``)."""
     secret = secret or os.environ.get("HOTLINE_AMI_SECRET") or secrets.token_urlsafe(24)
     return "\n".join([
         "; manager.conf snippet for the hotline bridge (merge into /etc/asterisk/manager.conf)",
@@ -163,7 +183,7 @@ def manager_conf(secret: str | None = None) -> str:
         "deny = 0.0.0.0/0.0.0.0",
         "permit = 127.0.0.1/255.255.255.255",
         "read = system,call,agent,dtmf,agi",
-        "write = call,reporting,originate,agi",
+        "write = call,reporting,originate,agi,system",
         "writetimeout = 5000",
         "",
     ])
