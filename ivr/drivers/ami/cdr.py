@@ -71,6 +71,7 @@ class ImportedCall:
     ended_at: datetime
     agent: str | None
     reached_queue: bool
+    queued_at: datetime | None = None  # CEL's APP_START of Queue (Master.csv has no such time)
 
     @property
     def outcome(self) -> str:
@@ -84,7 +85,7 @@ class ImportedCall:
                 "did": _cut(self.did), "outcome": self.outcome, "agent_id": _cut(self.agent),
                 "started_at": self.started_at,
                 "answered_at": self.answered_at or self.started_at, "ended_at": self.ended_at,
-                "menu_path": [], "detail": f"imported from {source}"}
+                "queued_at": self.queued_at, "menu_path": [], "detail": f"imported from {source}"}
 
 
 def _cut(value: str | None) -> str | None:
@@ -200,13 +201,16 @@ def cel_calls(text: str, tz: tzinfo) -> list[ImportedCall]:
         bridged = next((e for e in own if e["eventtype"] == "BRIDGE_ENTER"
                         and e["appname"] == "Queue" and e["peer"]), None)
         end = next(e for e in own if e["eventtype"] in ("HANGUP", "CHAN_END"))
+        joined = next((e for e in own if e["eventtype"] == "APP_START"
+                       and e["appname"] == "Queue"), None)
         calls.append(ImportedCall(
             uniqueid=linkedid, caller=start["cid_num"] or None,
             did=start["cid_dnid"] or start["exten"] or None,
             started_at=start["at"], ended_at=end["at"],
             answered_at=bridged["at"] if bridged else None,
             agent=agent_of(bridged["peer"]) if bridged else None,
-            reached_queue=any(e["appname"] == "Queue" for e in own)))
+            reached_queue=any(e["appname"] == "Queue" for e in own),
+            queued_at=joined["at"] if joined else None))
     return calls
 
 

@@ -53,6 +53,9 @@ def test_cel_events_become_calls_seen_from_the_callers_channel():
     assert answered.answered_at == datetime.fromtimestamp(1795304600.25, UTC)
     assert answered.ended_at == datetime.fromtimestamp(1795304900, UTC)
     assert calls["1795304700.30"].outcome == "abandoned"
+    # the queue join (APP_START of Queue) goes to calls.queued_at: waits of imported calls
+    assert answered.queued_at == datetime.fromtimestamp(1795304560.5, UTC)
+    assert answered.record("ast1", "cel.csv")["queued_at"] == answered.queued_at
 
 
 @pytest.mark.parametrize(("channel", "agent"), [
