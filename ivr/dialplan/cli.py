@@ -27,7 +27,8 @@ def register(sub) -> None:
     r = ds.add_parser("route", help="where a call to NUMBER goes at a given moment")
     r.add_argument("number")
     r.add_argument("--at", type=iso_moment, default=None,
-                   help="ISO time, Moscow time unless an offset is given (default: now)")
+                   help="ISO time, local in schedules.yaml's timezone unless an offset is given "
+                        "(default: now)")
     r.add_argument("--json", action="store_true")
     r.set_defaults(func=cmd_route)
 
