@@ -79,6 +79,14 @@ def _load(args: argparse.Namespace):
     return sc, model
 
 
+def _engine_ready() -> None:
+    """Load the compiled engine now; on a cold cache say that it compiles (else a first run
+    looks hung for 10–20 s)."""
+    from queue_engine.sim import warm_compiled
+
+    warm_compiled(lambda msg: print(msg, file=sys.stderr, flush=True))
+
+
 def _console():
     """rich console; a fixed wide layout when piped so tables never wrap."""
     from rich.console import Console
@@ -122,6 +130,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     sc, model = _load(args)
     if args.skill and args.skill not in model.skills:
         return _fail(f"unknown skill {args.skill!r}; known: {', '.join(model.skills)}")
+    _engine_ready()
     show_bar = not args.json and args.reps >= 4
     with Progress(transient=True, disable=not show_bar, console=Console(stderr=True)) as bar:
         task = bar.add_task("simulating weeks", total=args.reps)
@@ -179,6 +188,8 @@ def cmd_staff(args: argparse.Namespace) -> int:
 
     target = parse_target(args.target)
     sc, model = _load(args)
+    if not args.no_verify:
+        _engine_ready()
     plan = plan_staff(model, target, reps=args.reps, seed=args.seed, verify=not args.no_verify)
     hours = [h for h in range(model.horizon_hours) if plan.roster[:, h].sum() > 0]
     if args.json:
@@ -237,6 +248,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from queue_engine.sim import simulate
 
     sc, model = _load(args)
+    _engine_ready()
     policies = ["longest_idle", "overflow"] if args.compare else [model.policy]
     results = {}
     for pol in policies:

@@ -29,22 +29,41 @@ import tempfile
 
 import numpy as np
 
-__all__ = ["available", "kernel"]
+__all__ = ["available", "cache_state", "kernel"]
 
 
 def _cache_dir() -> None:
-    """numba caches in ``__pycache__`` beside the module; if that is not writable (a
-    system install), use a per-user temporary directory instead of compiling every run."""
+    """numba caches in ``__pycache__`` beside the module; if that is not writable (a system
+    install, a service user), in the user's cache directory (``$XDG_CACHE_HOME/hotline/numba``,
+    kept across reboots), and only if that fails either in a temporary directory — never
+    compiling on every run.  ``NUMBA_CACHE_DIR`` set by the operator wins."""
     if os.environ.get("NUMBA_CACHE_DIR"):
         return
     here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "__pycache__")
+    user = os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"),
+                        "hotline", "numba")
+    for i, where in enumerate((here, user)):
+        try:
+            os.makedirs(where, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=where):
+                pass
+        except OSError:
+            continue
+        if i:
+            os.environ["NUMBA_CACHE_DIR"] = where
+        return
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(
+        tempfile.gettempdir(), f"hotline-numba-{os.getuid()}")
+
+
+def cache_state() -> tuple[bool, str]:
+    """(whether numba's cache holds the kernel compiled from this source, where it caches):
+    a cold cache means the next run compiles for 10–20 s."""
     try:
-        os.makedirs(here, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=here):
-            pass
-    except OSError:
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(
-            tempfile.gettempdir(), f"hotline-numba-{os.getuid()}")
+        cache = kernel._cache
+        return bool(cache._cache_file._load_index()), str(cache._cache_path)
+    except Exception:  # noqa: BLE001 — numba internals: unknown means "say nothing"
+        return True, ""
 
 
 try:

@@ -18,6 +18,10 @@ it call by call); ``SimResult.path`` names what ran: "kiefer-wolfowitz",
 
 from __future__ import annotations
 
+import sys
+import time
+from collections.abc import Callable
+
 import numpy as np
 
 from queue_engine import compiled
@@ -94,11 +98,28 @@ def draw_inputs(model: Model, rng: np.random.Generator) -> Inputs:
     return Inputs(t_arr, g_arr, pat, svc, closed, asks, rng.spawn(len(model.skills)))
 
 
-def warm_compiled() -> None:
+def warm_compiled(announce: Callable[[str], None] | None = None) -> None:
     """Load (or, the first time, compile) the compiled kernel in this process — before forking
-    worker processes, so they inherit it instead of each loading or compiling it."""
-    if compiled.available():
-        from queue_engine.model import mmc_model
+    worker processes, so they inherit it instead of each loading or compiling it.
 
-        model = mmc_model(2, 0.01, 300.0, 600.0, hours=1)
-        compiled.run(model, draw_inputs(model, np.random.default_rng(0)))
+    ``announce`` is told, before and after, when the cache is cold and this will compile
+    (10–20 s on two cores) — so a first ``hotline forecast`` says why it is not printing."""
+    if not compiled.available():
+        return
+    from queue_engine.core_numba import cache_state
+    from queue_engine.model import mmc_model
+
+    cached, where = cache_state() if announce else (True, "")
+    cold = not cached
+    if cold:
+        announce("compiling the simulation engine (first run only: about 10 s of CPU); "
+                 f"cached in {where}")
+    t = time.perf_counter()
+    model = mmc_model(2, 0.01, 300.0, 600.0, hours=1)
+    compiled.run(model, draw_inputs(model, np.random.default_rng(0)))
+    if cold:
+        announce(f"engine compiled in {time.perf_counter() - t:.0f} s")
+
+
+if __name__ == "__main__":  # `python -m queue_engine.sim`: compile once, e.g. after installing
+    warm_compiled(lambda msg: print(msg, file=sys.stderr))
