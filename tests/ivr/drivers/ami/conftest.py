@@ -14,6 +14,14 @@ from ivr.store.base import make_engine, session_factory
 from ivr.store.migrate import upgrade
 
 
+@pytest.fixture(autouse=True)
+def _private_recording_dirs(tmp_path, monkeypatch):
+    """Real IVR sessions consent to recording: the bridge sends MixMonitor and the emulator
+    writes the WAV to the spool — both under the test's tmp_path, never /var/spool or ./recordings."""
+    monkeypatch.setenv("HOTLINE_MIXMONITOR_DIR", str(tmp_path / "mixmonitor"))
+    monkeypatch.setenv("HOTLINE_RECORDINGS_DIR", str(tmp_path / "recordings-store"))
+
+
 @pytest.fixture
 def hotline(tmp_path, monkeypatch):
     """(Hotline over dialplans/, session factory) with three seeded citizens."""
