@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("ivr.records.cli", "audit log: verify the hash chain, show entries"),
     "keys": ("ivr.records.cli", "data keys: rotate (re-encrypt personal fields), status"),
     "retention": ("ivr.records.cli", "delete expired audio and personal fields (retention.yaml)"),
-    "records": ("ivr.records.cli", "call recordings (auditor): list, play, export; caller copy"),
+    "records": ("ivr.web.records_cli", "call recordings (auditor, logged in): list, play, export"),
     "tickets": ("ivr.records.cli", "written requests: open, show, reopen, escalate"),
     "serve": ("ivr.service.cli", "run the hotline: SIP, live ACD, dashboard (or --asterisk)"),
     "demo": ("ivr.service.cli", "serve + the default scenario's calls at accelerated time"),

@@ -1,4 +1,8 @@
-"""``hotline audit|keys|retention|records|tickets …``: the records' commands.
+"""``hotline audit|keys|retention|tickets …``: the records' commands.
+
+``hotline records`` is registered by :mod:`ivr.web.records_cli` (its user logs in against the
+dashboard's accounts, which this package may not import); the ``cmd_records_*`` functions it
+runs once the role is known stay here.
 
 Heavy imports (SQLAlchemy, the models) stay inside the command functions: ``hotline --help``
 must not pay for them.
@@ -134,26 +138,6 @@ def _register_records(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--batch", type=int, default=200, help="rows per transaction")
     run.add_argument("--pause", type=float, default=0.0, help="seconds between batches")
     run.set_defaults(func=cmd_retention_run)
-
-    rec = sub.add_parser("records", help="call recordings (auditor only, every access audited)")
-    _url(rec)
-    rec.add_argument("--actor", required=True, help="who asks (written to the audit log)")
-    rec.add_argument("--role", default="auditor", help="the asker's role (only auditor may)")
-    rec.add_argument("--recordings", default=None, help="recordings root (default recordings/)")
-    _at(rec)
-    rsub = rec.add_subparsers(dest="records_command", metavar="ACTION", required=True)
-    ls = rsub.add_parser("list", help="stored recordings, newest first")
-    ls.add_argument("--limit", type=int, default=50)
-    ls.set_defaults(func=cmd_records_list)
-    ex = rsub.add_parser("export", help="a caller's copy of CALL_ID (record + audio), "
-                                        "within 30 days of the call")
-    ex.add_argument("call_id")
-    ex.add_argument("--out", default=".", help="directory for the copy")
-    ex.set_defaults(func=cmd_records_export)
-    play = rsub.add_parser("play", help="write CALL_ID's audio as a plain WAV file")
-    play.add_argument("call_id")
-    play.add_argument("--out", required=True, help="WAV file to write")
-    play.set_defaults(func=cmd_records_play)
 
     tk = sub.add_parser("tickets", help="written requests: deadlines in working time (SPEC §8)")
     _url(tk)

@@ -9,6 +9,7 @@ and the escalation API (``POST /api/calls/{id}/transfer``), ``api`` the machine 
 roles, API tokens, the first-run admin), ``live`` the ``LiveSource`` protocol the service's
 board implements, ``hourly`` the day's report beside forecast and bands, ``svg`` the inline
 charts, ``metrics`` the Prometheus collector, ``whatif`` the default what-if (simulator in a
-worker process), ``cli`` ``hotline user``. Templates and static files (no JS library: the
+worker process), ``cli`` ``hotline user``, ``records_cli`` ``hotline records`` (its user
+logs in with an account; the role comes from it). Templates and static files (no JS library: the
 browser's EventSource) are served from this package — the dashboard works offline.
 """

@@ -109,24 +109,56 @@ def test_only_the_auditor_gets_recordings_and_every_access_is_audited(store, tmp
     assert audit.verify(make_engine(store[0])).ok
 
 
-def test_caller_copy_within_30_days_by_command(store, tmp_path, capsys):
+def test_caller_copy_within_30_days_by_command(store, tmp_path, capsys, monkeypatch):
+    from ivr.web.users import add_user
+
     url, factory, root = store
     record(factory, root)
-    base = ["records", "--url", url, "--actor", "aud:petrova", "--recordings", str(root)]
+    with factory.begin() as db:
+        pw = {"petrova": add_user(db, "petrova", "auditor", T0),
+              "ivanova": add_user(db, "ivanova", "supervisor", T0)}
+    base = ["records", "--url", url, "--recordings", str(root)]
+    as_petrova = [*base, "--user", "petrova"]
+    monkeypatch.setenv("HOTLINE_PASSWORD", pw["petrova"])
     day29 = (T0 + timedelta(days=29)).isoformat()
-    assert main([*base, "--at", day29, "export", "srv1:1764.1", "--out",
+    assert main([*as_petrova, "--at", day29, "export", "srv1:1764.1", "--out",
                  str(tmp_path / "copy")]) == 0
     files = sorted(p.name for p in (tmp_path / "copy").iterdir())
     assert files == ["srv1_1764.1.json", "srv1_1764.1.wav"]
     assert "+79161234567" in (tmp_path / "copy" / "srv1_1764.1.json").read_text()
     day31 = (T0 + timedelta(days=31)).isoformat()
-    assert main([*base, "--at", day31, "export", "srv1:1764.1", "--out",
+    assert main([*as_petrova, "--at", day31, "export", "srv1:1764.1", "--out",
                  str(tmp_path / "late")]) == 1
     assert "older than 30 days" in capsys.readouterr().err
-    assert main([*base, "--role", "supervisor", "list"]) == 1
+    # the role comes from the account: a supervisor with the right password is refused
+    monkeypatch.setenv("HOTLINE_PASSWORD", pw["ivanova"])
+    assert main([*base, "--user", "ivanova", "list"]) == 1
+    # a wrong password (or an unknown name) never reaches the records, and is audited
+    assert main([*as_petrova, "list"]) == 1
+    assert main([*base, "--user", "nobody", "list"]) == 1
+    assert capsys.readouterr().err.count("wrong user name or password") == 2
     with factory() as db:
-        actions = [e.action for e in db.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
-    assert actions == ["caller_copy_exported", "recordings_listed_refused"]
+        trail = [(e.actor, e.action) for e in db.scalars(select(AuditEntry).order_by(
+            AuditEntry.seq))]
+    assert trail == [("user:petrova", "caller_copy_exported"),
+                     ("user:ivanova", "recordings_listed_refused"),
+                     ("cli:petrova", "cli_login_failed"), ("cli:nobody", "cli_login_failed")]
+    assert audit.verify(make_engine(url)).ok
+
+
+def test_records_password_prompt_without_the_environment(store, monkeypatch, capsys):
+    from ivr.web.users import add_user
+
+    url, factory, root = store
+    record(factory, root)
+    with factory.begin() as db:
+        pw = add_user(db, "petrova", "auditor", T0)
+    monkeypatch.delenv("HOTLINE_PASSWORD", raising=False)
+    asked: list[str] = []
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or pw)
+    assert main(["records", "--url", url, "--recordings", str(root), "--user", "petrova",
+                 "list"]) == 0
+    assert asked == ["password for petrova: "] and "srv1:1764.1" in capsys.readouterr().out
 
 
 def test_asterisk_mode_mixmonitor_and_adoption(store, tmp_path):
