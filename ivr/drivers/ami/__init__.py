@@ -8,6 +8,8 @@
   dialled with Originate; ``serve``: ``hotline serve --asterisk ami://…``.
 - ``emulator`` (+ ``emulator_channel``, ``emulator_calls``, ``emulator_agi``, ``emulator_queue``): a FAKE Asterisk 22
   for tests and benchmarks, speaking the wire format of tests/data/asterisk transcripts.
+- ``recording``: MixMonitor for consenting callers, StopMixMonitor on a refusal, the spooled
+  WAV adopted encrypted at hang-up (its emulated side: ``emulator_mixmonitor``).
 - ``transfers``: BlindTransfer / AttendedTransfer of a queued caller to the senior group (its
   emulated side: ``emulator_transfer``).
 - ``cdr``: ``hotline import cdr`` — Asterisk's own CDR/CEL files close the gaps of a disconnected
