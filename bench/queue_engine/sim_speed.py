@@ -1,6 +1,6 @@
 """Simulated arrivals per second on a true multi-skill centre, side by side with SimPy and Ciw.
 
-Run: .venv/bin/python bench/queue_engine/sim_speed.py [--arrivals 200000] [--rounds 3]
+Run: .venv/bin/python bench/queue_engine/sim_speed.py [--arrivals 200000] [--rounds 7]
      [--no-week]
 
 The centre: two skill groups (λ/2 each) answered by two teams of 25 agents that both
@@ -13,6 +13,7 @@ within 20 s) every engine must reproduce.
 Engines, all on the same centre and the same number of arrivals:
 * hotline compiled — ``simulate()`` as the CLI calls it (numba event loop);
 * hotline python loop — the reference event loop (``engine="python", fast=False``);
+* hotline compiled, one queue — ``simulate()`` on the pooled queue (one skill, one team);
 * plain heap, one queue — the pure-Python Kiefer–Wolfowitz heap on the pooled queue
   (``simulate_fcfs``): the floor the multi-skill engine must never fall below;
 * SimPy and Ciw (bench/queue_engine/.venv-peers, created on first use), see peers.py.
@@ -20,7 +21,13 @@ Engines, all on the same centre and the same number of arrivals:
 Fairness: every engine runs ``--rounds`` times, rounds interleaved (the order rotates), in
 a process of its own kind (peers in a subprocess, timed inside it around the run alone;
 ours timed around ``simulate()``, which includes drawing the variates); the figure is the
-median.  Each engine's result is checked against Erlang A: batch means over 20 batches of
+median.  Two cores shared with other sessions make wall time noisy (one loaded run put the
+compiled engine at 0.92x the plain heap, a quiet one at 1.6x), so every run is timed in
+CPU seconds of its process too (single-threaded work: equal to the wall time on an idle
+machine, much less disturbed by other processes); the ratios use CPU time, and the
+multi-skill engine against the plain heap is also given round by round (the two run
+back to back, so a load spike hits both) — median, range and how many rounds it won.
+Each engine's result is checked against Erlang A: batch means over 20 batches of
 calls (5 % warm-up dropped), 99 % confidence interval, ✓ when Erlang A lies inside.
 """
 
@@ -37,7 +44,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-from scipy import stats
+from scipy.special import stdtrit
 
 from queue_engine.erlang import erlang_a
 from queue_engine.fcfs import simulate_fcfs
@@ -92,20 +99,22 @@ def batch_means(wait: np.ndarray, abandoned: np.ndarray) -> dict[str, list[float
 def ours(kind: str, n: int, seed: int) -> dict:
     """One timed run of one of our engines on the first ``n`` arrivals' centre."""
     model = two_skill_model(n)
-    t = time.perf_counter()
+    pooled = mmc_model(C, RHO * C / AHT, AHT, PAT, hours=model.horizon_hours)
+    t, cpu = time.perf_counter(), time.process_time()
     if kind == "compiled":
         res = simulate(model, seed=seed)
+    elif kind == "compiled1":
+        res = simulate(pooled, seed=seed)
     elif kind == "python":
         res = simulate(model, seed=seed, engine="python", fast=False)
     else:  # the plain heap on the pooled queue: same arrivals, one skill
-        pooled = mmc_model(C, RHO * C / AHT, AHT, PAT, hours=model.horizon_hours)
         inp = draw_inputs(pooled, np.random.default_rng(seed))
         res = simulate_fcfs(pooled, inp)
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, time.process_time() - cpu
     order = np.argsort(res.arrival, kind="stable")
     oc = res.outcome[order]
     keep = (oc == ANSWERED) | (oc == ABANDONED)  # calls still waiting at the end: none here
-    return {"arrivals": int(res.arrival.size), "seconds": dt, "path": res.path,
+    return {"arrivals": int(res.arrival.size), "seconds": dt, "cpu": cpu, "path": res.path,
             **batch_means(res.wait[order][keep], (oc == ABANDONED)[keep])}
 
 
@@ -120,7 +129,7 @@ def peer(name: str, n: int, seed: int) -> dict:
 
 def check(samples: list[float], truth: float) -> str:
     x = np.asarray(samples)
-    half = stats.t.ppf(0.995, x.size - 1) * x.std(ddof=1) / np.sqrt(x.size)
+    half = stdtrit(x.size - 1, 0.995) * x.std(ddof=1) / np.sqrt(x.size)
     ok = abs(x.mean() - truth) <= half
     return f"{x.mean():7.4g} ± {half:<7.2g}{'✓' if ok else '✗'}"
 
@@ -128,7 +137,7 @@ def check(samples: list[float], truth: float) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--arrivals", type=int, default=200_000)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--no-week", action="store_true")
     args = ap.parse_args()
     n = args.arrivals
@@ -136,6 +145,7 @@ def main() -> None:
     engines = {
         "hotline compiled": lambda s: ours("compiled", n, s),
         "hotline python loop": lambda s: ours("python", n, s),
+        "hotline compiled, 1 queue": lambda s: ours("compiled1", n, s),
         "plain heap, one queue": lambda s: ours("heap", n, s),
         "SimPy": lambda s: peer("simpy", n, s),
         "Ciw": lambda s: peer("ciw", n, s),
@@ -147,22 +157,31 @@ def main() -> None:
             runs[k].append(engines[k](r))
     lam = RHO * C / AHT
     exact = erlang_a(C, lam, 1 / AHT, 1 / PAT, t=SL_T)
-    rate = {k: statistics.median(x["arrivals"] / x["seconds"] for x in v)
+    rate = {k: statistics.median(x["arrivals"] / x["cpu"] for x in v) for k, v in runs.items()}
+    wall = {k: statistics.median(x["arrivals"] / x["seconds"] for x in v)
             for k, v in runs.items()}
     print(f"two skill groups, two teams of {C // 2} both answering both (M/M/{C}+M as a "
           f"whole), rho={RHO}, AHT {AHT:g}s, patience {PAT:g}s, {n:,} arrivals, "
-          f"median of {args.rounds} interleaved rounds; load avg {os.getloadavg()[0]:.2f}")
+          f"median of {args.rounds} interleaved rounds; load avg {os.getloadavg()[0]:.2f} "
+          f"on {os.cpu_count()} cores")
     print(f"Erlang A: mean wait {exact.mean_wait:.3f}s, P(ab) {exact.p_abandon:.4f}, "
           f"SL(20s) {exact.service_level:.4f}; checks: last round's batch means, 99% CI")
-    print(f"{'engine':24s} {'arrivals/s':>11s} {'x SimPy':>8s} {'x Ciw':>7s}  "
-          f"{'mean wait s':18s} {'P(abandon)':18s} {'SL 20 s':18s}")
+    heap = "plain heap, one queue"
+    print(f"{'engine':28s} {'arr/s CPU':>10s} {'arr/s wall':>10s} {'x SimPy':>8s} {'x Ciw':>7s} "
+          f"{'x heap':>7s}  {'mean wait s':18s} {'P(abandon)':18s} {'SL 20 s':18s}")
     for k in names:
         last = runs[k][-1]
         label = k + (f" {last['version']}" if "version" in last else "")
-        print(f"{label:24s} {rate[k]:11,.0f} {rate[k] / rate['SimPy']:8.1f} "
-              f"{rate[k] / rate['Ciw']:7.1f}  {check(last['mean_wait'], exact.mean_wait)} "
+        print(f"{label:28s} {rate[k]:10,.0f} {wall[k]:10,.0f} {rate[k] / rate['SimPy']:8.1f} "
+              f"{rate[k] / rate['Ciw']:7.1f} {rate[k] / rate[heap]:7.2f}  "
+              f"{check(last['mean_wait'], exact.mean_wait)} "
               f"{check(last['p_abandon'], exact.p_abandon)} "
               f"{check(last['sl'], exact.service_level)}")
+    for k in ("hotline compiled", "hotline compiled, 1 queue"):
+        paired = [h["cpu"] / c["cpu"] for c, h in zip(runs[k], runs[heap])]
+        print(f"{k} vs {heap}, round by round (CPU): median {statistics.median(paired):.2f}x, "
+              f"range {min(paired):.2f}–{max(paired):.2f}x, faster in "
+              f"{sum(p > 1 for p in paired)} of {len(paired)} rounds")
     print("goals: compiled >= 50x Ciw, >= 25x SimPy, and never below the plain heap")
     if not args.no_week:
         week(args.rounds)
@@ -184,7 +203,7 @@ def week(rounds: int) -> None:
             paths[k] = f"{res.path} ({res.arrival.size:,} attempts)"
     for k in kinds:
         print(f"  {k:14s} {statistics.median(times[k]):6.3f} s  {paths[k]}")
-    out = subprocess.run([sys.executable, str(HERE / "forecast_week.py"), "--repeat", "2"],
+    out = subprocess.run([sys.executable, str(HERE / "forecast_week.py"), "--runs", "3"],
                          check=True, capture_output=True, text=True)
     print("  " + out.stdout.strip().replace("\n", "\n  "))
 
