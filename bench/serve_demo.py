@@ -10,8 +10,8 @@ calls are in progress at once (in the IVR, queued or talking), replayed at ``--s
 *event→action latency*: for every caller event (call start, keys, hang-up from patience) how
 late the loop woke for it plus the time the IVR and ACD took to answer it ("work": that time
 alone, which other processes on a shared machine do not inflate). ``--peer`` alternates each
-run with one without the process's SQLite write lock and with 500-row writer batches (as before
-the lock, ``ivr.store.writer``), so both see the same machine load. Run:
+run with one as before ``ivr.store.writer``'s changes — no in-process SQLite write lock,
+500-row writer batches, the default 5 ms GIL switch interval — so both see the same load. Run:
 ``.venv/bin/python bench/serve_demo.py [--speed 60] [--scale 8] [--minutes 20] [--peer]
 [--runs 3]``.
 """
@@ -32,7 +32,8 @@ import numpy as np
 START = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
 
 
-async def one_run(db_url: str, speed: float, scale: float, minutes: float) -> dict:
+async def one_run(db_url: str, speed: float, scale: float, minutes: float,
+                  switch: float | None = None) -> dict:
     from ivr.citizens.registry import seed
     from ivr.service.demo import DemoStats, generate, plan_calls
     from ivr.service.serve import Options, Service
@@ -41,6 +42,10 @@ async def one_run(db_url: str, speed: float, scale: float, minutes: float) -> di
                           forecast=False, live_file=os.path.join(os.path.dirname(
                               db_url.removeprefix("sqlite:///")), "live.json")))
     await svc.start()
+    if switch is not None:  # the peer: the interpreter's default GIL switch interval
+        import sys
+
+        sys.setswitchinterval(switch)
     with svc.factory.begin() as db:
         seed(db, today=START.date())
     callers = plan_calls(svc, svc.clock.ts(), minutes * 60.0, seed=1, scale=scale)
@@ -63,12 +68,13 @@ async def one_run(db_url: str, speed: float, scale: float, minutes: float) -> di
     await gen
     watcher.cancel()
     summary = await svc.stop()
+    db_values = set(stats.db_latencies)  # once, not per event
     return {"speed": speed, "scale": scale, "calls": stats.placed, "wall": wall, "cpu": cpu,
             "peak": stats.peak_active, "p50": stats.p(50), "p99": stats.p(99),
             "p999": stats.p(99.9), "events": len(stats.latencies), "db_p99": stats.p(99, True),
             "work_p99": float(np.percentile(stats.work or [0], 99)) * 1000,
             "loop_p99": float(np.percentile(
-                [x for x in stats.latencies if x not in set(stats.db_latencies)] or [0], 99)
+                [x for x in stats.latencies if x not in db_values] or [0], 99)
             ) * 1000, "answered": stats.answered,
             "abandoned": stats.abandoned, "rows": summary["rows_written"],
             "lost": summary["lost"], "snapshots": snaps}
@@ -105,17 +111,17 @@ def main() -> None:
           f"{'no-DB p99':>9} "
           f"{'DB p99':>7} {'answered':>8} "
           f"{'abandoned':>9} {'rows':>6} {'lost':>4} {'snaps':>5}")
-    modes = [("lock", True, writer.BATCH), ("before", False, 500)] if args.peer else \
-        [("lock", writer.SERIALIZE, writer.BATCH)]
+    modes = [("now", True, writer.BATCH, None), ("before", False, 500, 0.005)] if args.peer \
+        else [("now", writer.SERIALIZE, writer.BATCH, None)]
     p99s: dict[tuple[str, float], list[tuple[float, float]]] = {}
-    for speed, _, (mode, serialize, batch) in ((sp, i, m) for sp in args.speed
+    for speed, _, (mode, serialize, batch, switch) in ((sp, i, m) for sp in args.speed
                                                for i in range(args.runs) for m in modes):
         writer.SERIALIZE, writer.BATCH = serialize, batch
         load = os.getloadavg()[0]
         with tempfile.TemporaryDirectory() as tmp:
             url = f"sqlite:///{tmp}/bench.db"
             upgrade(make_engine(url))
-            r = asyncio.run(one_run(url, speed, args.scale, args.minutes))
+            r = asyncio.run(one_run(url, speed, args.scale, args.minutes, switch))
         p99s.setdefault((mode, speed), []).append((r["db_p99"], r["loop_p99"]))
         print(f"{mode:>6} {load:>5.1f} {r['speed']:>6g} {r['calls']:>6} {r['calls'] / r['wall']:>8.1f} "
               f"{1000 * r['cpu'] / max(r['calls'], 1):>11.2f} {r['peak']:>10} "

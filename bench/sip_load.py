@@ -10,7 +10,7 @@ number of transmit-only streams is then run through bare pyVoIP 1.6.8 and throug
 clock (``bench/sip_media.py``). The services are ``hotline serve``'s: outcome rows through the
 writer thread, the other requests in the calls' thread pool; ``--on-loop`` runs the session's
 requests on the event loop instead (as before), the peer to compare with; ``--slow-db MS``
-adds MS of waiting to every database request (a slow or locked database); ``--runs R``
+adds MS of waiting to every database request (a distant or slow database); ``--runs R``
 repeats each N. Run: ``.venv/bin/python bench/sip_load.py [N ...] [--runs 5] [--no-peers]``
 (default 100 300 500; needs ``sipp``).
 """
@@ -115,8 +115,9 @@ def _endpoint(db: str, ready: mp.Queue, done: mp.Event, out: mp.Queue, on_loop: 
         services = DbServices.from_url(None, FixedWait(180), otp_policy=policy)
         _sqlite_for_serving(services.factory.kw["bind"])  # as hotline serve runs it
         writer = RecordWriter(services.factory)
-        inner = _Slow(services, slow_ms / 1000) if slow_ms else services
-        hotline = Hotline.load("dialplans", services=QueuedWrites(inner, writer))
+        queued = QueuedWrites(services, writer)  # a slow database's wait: a round trip, not
+        hotline = Hotline.load(  # time holding SQLite's lock
+            "dialplans", services=_Slow(queued, slow_ms / 1000) if slow_ms else queued)
         if on_loop:
             sip_call._pool = _Inline()
         ep = SipEndpoint(hotline, "127.0.0.1", 0, clock=lambda: monday, rtp_timeout=60)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -32,6 +33,16 @@ log = structlog.get_logger("ivr.store.writer")
 _STOP = object()
 BATCH = 32  # rows a transaction at most: ~5–15 ms of the write lock on SQLite
 SERIALIZE = True  # False: no in-process write lock (the bench's peer)
+SWITCH_INTERVAL = 0.001  # s
+
+
+def prompt_gil_handoff() -> None:
+    """An event loop that shares its process with worker threads (this writer, the calls'
+    database pool of ``ivr.drivers.sip.call``) waits for the GIL whenever a worker runs Python,
+    up to the interpreter's switch interval: 5 ms by default, a quarter of a media frame, and
+    a busy loop makes each worker wait as long. Lowered to 1 ms for the process."""
+    if sys.getswitchinterval() > SWITCH_INTERVAL:
+        sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 class RecordWriter:
@@ -43,6 +54,7 @@ class RecordWriter:
         sqlite = bind is not None and bind.dialect.name == "sqlite"
         # reentrant: a request run under it may hand work to code that takes it again
         self.lock: Any = threading.RLock() if sqlite and SERIALIZE else contextlib.nullcontext()
+        prompt_gil_handoff()
         self.q: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.written = self.updated = self.lost = 0
         self._thread = threading.Thread(target=self._run, name="hotline-writer", daemon=True)

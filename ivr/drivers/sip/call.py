@@ -260,10 +260,13 @@ class SipCall:
 
 def ivr_pool() -> cf.ThreadPoolExecutor:
     """The process's pool for calls' session operations (created on first use)."""
+    from ivr.store.writer import prompt_gil_handoff  # SQLAlchemy: not at import time
+
     global _pool
     with _pool_lock:
         if _pool is None:
             _pool = cf.ThreadPoolExecutor(IVR_THREADS, thread_name_prefix="hotline-ivr")
+            prompt_gil_handoff()  # a busy loop would hold the workers 5 ms a turn
         return _pool
 
 
