@@ -347,6 +347,9 @@ class LiveAcd:
             return False
         g, call_id = pick
         _, _, joined = self.calls.pop(call_id)
+        # a timer handled late (the loop woke after it was due) meets a caller who joined after
+        # it: he is answered on joining, never before (no negative wait)
+        now = max(now, joined)
         self.idle[agent.team].remove(agent)
         p = self.prof[agent.team][g] or self.prof[agent.team][int(self.model.overflow_to[g])]
         handle = self.draws.service(g) / p
