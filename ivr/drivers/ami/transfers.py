@@ -58,8 +58,9 @@ def seen(call: Any, m: Any, now: datetime, agent: str | None, prefix: str) -> Se
     queue = strip(call.queue) if call.queue else None
     if m.event == "BlindTransfer":
         by = m.get("TransfererChannel") or ""
-        context, exten = m.get("Context") or "", m.get("Extension") or ""
-        to = strip(context) if prefix and context.startswith(prefix) else f"{exten}@{context}"
+        # where the caller was sent (e.g. senior@hotline-agents); the queue he joins next
+        # names the group (after_transfer)
+        to = f"{m.get('Extension') or ''}@{m.get('Context') or ''}"
         t = SeenTransfer(now, "blind", agent_of(by) or by, agent, queue, to,
                          external=m.get("IsExternal") == "Yes")
     else:  # attended: the senior already talks to the caller
