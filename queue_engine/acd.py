@@ -334,8 +334,8 @@ class LiveAcd:
         best = None
         for g, d in self.team_skills[t]:
             h = self._head(g)
-            if h is None or now - h[1] < d:
-                continue
+            if h is None or (d > 0 and now - h[1] < d):  # d 0: even one who joined
+                continue  # after ``now`` (a timer handled late): answered on joining
             if best is None or (h[0], h[1]) < (best[0][0], best[0][1]):
                 best = (h, g)
         return None if best is None else (best[1], best[0][3])

@@ -97,3 +97,14 @@ def test_announced_wait_counts_virtual_places_ahead():
     acd.unhold(1, t + 2)
     acd.unhold(2, t + 2)
     assert acd.centre.expected_wait_new("a", t + 2, priority=1) == before
+
+
+def test_a_timer_handled_late_never_answers_a_caller_before_he_joined():
+    acd = acd_of(model([1], [[1, 1]]))  # wrap-up 5 s
+    t = MONDAY_10
+    acd.start(t)
+    acd.offer(call("x", "a", t), t)
+    released = acd.tick(acd.next_due())[0].at  # talk ends; wrap-up ends 5 s later
+    acd.offer(call("y", "a", released + 8), released + 8)  # the loop has not ticked since
+    [c] = [a for a in acd.tick(released + 10) if isinstance(a, Connect)]
+    assert c.call_id == "y" and c.at == released + 8 and c.wait == 0.0
