@@ -37,3 +37,18 @@ def test_hour_stats_against_direct_counts() -> None:
     np.testing.assert_array_equal(st["offered"][:, -1], st["offered"][:, :-1].sum(axis=1))
     occ = st["occupancy"][np.isfinite(st["occupancy"])]
     assert (occ >= 0).all() and (occ <= 1.0 + 1e-9).all()
+
+
+def test_group_quantile_is_exact_per_group_with_far_offsets() -> None:
+    # Large keys and a wide value range: each group's quantile is the interpolation between
+    # its own sorted values, exactly (an offset into the whole sorted array must not blur it).
+    rng = np.random.default_rng(1)
+    key = rng.integers(0, 3000, 200_000)
+    x = np.where(rng.random(key.size) < 0.3, 0.0, rng.exponential(400, key.size))
+    got = _group_quantile(key, x, 3000, 0.9)
+    for k in (0, 1, 1500, 2999):
+        xs = np.sort(x[key == k])
+        pos = 0.9 * (xs.size - 1)
+        lo = int(np.floor(pos))
+        want = xs[lo] * (1 - (pos - lo)) + xs[min(lo + 1, xs.size - 1)] * (pos - lo)
+        assert got[k] == want

@@ -63,3 +63,32 @@ def test_staffing_roster_meets_target_in_simulation() -> None:
     half = check.summary.half["sl"][:, 0]
     assert (sl + half >= target.sl).all(), list(zip(sl.round(3), half.round(3), strict=True))
     assert sl.mean() >= target.sl
+
+
+@pytest.mark.parametrize("text", ["80/20", "90/10", "asa=30,ab=5%"])
+def test_search_from_a_lower_rate_gives_the_bisections_answer(text: str) -> None:
+    # erlang_roster starts each search from the answer for the next lower rate; the answer
+    # must be the one a bisection from scratch finds.
+    target = parse_target(text)
+    prev = 0
+    for lam in (0.5 / 60, 3 / 60, 3.2 / 60, 9 / 60, 40 / 60, 41 / 60, 300 / 60):
+        fresh = agents_needed(lam, 300, 600, target)
+        assert agents_needed(lam, 300, 600, target, at_least=prev) == fresh
+        assert prev <= fresh
+        prev = fresh
+
+
+def test_staffing_rounds_share_one_pool_and_match_a_pool_per_round() -> None:
+    from queue_engine.forecast import worker_pool
+    from queue_engine.staffing import dedicated_model
+
+    model = Model.from_scenario(load_scenario())
+    roster = plan_staff(model, parse_target("80/20"), verify=False).roster
+    dm = dedicated_model(model, roster)
+    own = run_forecast(dm, reps=4, seed=3, workers=2)
+    with worker_pool(2) as pool:
+        shared = run_forecast(dm, reps=4, seed=3, workers=2, pool=pool)
+        again = run_forecast(dm, reps=4, seed=3, workers=2, pool=pool)
+    for k in ("sl", "asa", "p90_wait"):
+        np.testing.assert_array_equal(own.summary.mean[k], shared.summary.mean[k])
+        np.testing.assert_array_equal(own.summary.mean[k], again.summary.mean[k])
