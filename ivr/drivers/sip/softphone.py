@@ -181,6 +181,8 @@ class Softphone:
         hung up on)."""
         assert sip.transport is not None
         bye = asyncio.get_running_loop().create_task(self._wait_bye(sip))
+        bye.add_done_callback(lambda _: ear.changed.set())  # a BYE after the last frame ends
+        # the wait at once (no audio follows it to wake the ear)
         for group in groups:
             if bye.done():
                 break
