@@ -125,3 +125,29 @@ def test_attended_transfer_names_the_senior_who_already_answered():
     assert (t.kind, t.by, t.from_queue, t.to, t.to_agent) == (
         "attended", "alice", "payments", "senior", "boris")
     assert t.answered_at == now and call.transfers == [t]
+
+
+def test_transfer_to_senior_in_the_agents_context_is_named_by_the_queue_joined():
+    """The exported dialplan: an agent transfers to senior@hotline-agents, which goes to
+    [hotline-senior]; the queue the caller joins names the group."""
+    from datetime import UTC, datetime
+
+    from ivr.drivers.ami.calls import CallState
+    from ivr.drivers.ami.transfers import after_transfer, seen
+
+    agent = Channel("PJSIP/alice-00000001", "1.2", "1.1", "alice", "alice", "hotline-agents",
+                    "s")
+    caller = Channel("PJSIP/trunk-00000000", "1.1", "1.1", "79161234567", "x", "hotline-ivr",
+                     "s")
+    now = datetime(2026, 11, 23, 7, 5, tzinfo=UTC)
+    call = CallState(info=None, started_at=now, log=None, queue="hotline-tax")
+    [m] = [x for x in Decoder().feed(encode(blind_transfer(agent, caller, "hotline-agents",
+                                                           "senior")))
+           if isinstance(x, Message)]
+    t = seen(call, m, now, "PJSIP/alice", "hotline-")
+    assert t.to == "senior@hotline-agents" and t.from_queue == "tax"
+    raw = encode([("Event", "QueueCallerJoin"), *caller.headers(), ("Queue", "hotline-senior"),
+                  ("Position", "1"), ("Count", "1")])
+    [join] = [x for x in Decoder().feed(raw) if isinstance(x, Message)]
+    assert after_transfer(call, "QueueCallerJoin", join, now, "hotline-")
+    assert t.to == "senior" and call.queue == "hotline-tax"  # the first queue stays the call's
