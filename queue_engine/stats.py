@@ -79,29 +79,35 @@ def hour_stats(model: Model, res: SimResult, threshold: float | None = None) -> 
     g = res.skill
     live = ~res.callback
     oc = res.outcome
-    offered = live & ((oc == ANSWERED) | (oc == ABANDONED) | (oc == CALLBACK_TAKEN) | (oc == 4))
     ans = live & (oc == ANSWERED)
     ab = live & (oc == ABANDONED)
-    cbt = live & (oc == CALLBACK_TAKEN)
     w = np.nan_to_num(res.wait)
     W = G + 1
     size = H * W
     key = h * W + g
     # Each attempt counts for its skill and for "all" (column G); bincount adds in index
     # order, so the sums are the same numbers as one bincount over both keys would give.
-    def count(mask: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-        wt = mask.astype(np.float64) if weights is None else np.where(mask, weights, 0.0)
+    def count(mask: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        wt = np.where(mask, weights, 0.0)
         out = np.bincount(key, weights=wt, minlength=size).reshape(H, W)
         out[:, G] = np.bincount(h, weights=wt, minlength=H)
         return out
 
-    n_off = count(offered)
-    n_ans = count(ans)
-    n_ab = count(ab)
-    n_cb = count(cbt)
+    # The counts in one pass: a class per attempt — answered or abandoned within the
+    # threshold or not, callback taken, still waiting at the end (4), not counted (callback legs)
     w_in = w <= thr
-    ans_in = count(ans & w_in)
-    ab_in = count(ab & w_in)
+    cls = np.full(oc.size, 6, dtype=np.int64)
+    cls[ans] = np.where(w_in[ans], 0, 1)
+    cls[ab] = np.where(w_in[ab], 2, 3)
+    cls[live & (oc == CALLBACK_TAKEN)] = 4
+    cls[live & (oc == 4)] = 5
+    per = np.empty((H, W, 7))
+    per[:, :G] = np.bincount(key * 7 + cls, minlength=size * 7).reshape(H, W, 7)[:, :G]
+    per[:, G] = np.bincount(h * 7 + cls, minlength=H * 7).reshape(H, 7)
+    ans_in, ab_in, n_cb = per[..., 0], per[..., 2], per[..., 4]
+    n_ans = ans_in + per[..., 1]
+    n_ab = ab_in + per[..., 3]
+    n_off = n_ans + n_ab + n_cb + per[..., 5]
     sum_w_ans = count(ans, w)
     sum_w_all = count(ans | ab, w)
     wa, ha = w[ans], h[ans]

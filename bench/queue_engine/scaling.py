@@ -15,7 +15,9 @@ is that run's alone):
 
 Memory: the peak resident set of the process (VmHWM) minus its size just before the
 run, after imports and the kernel's compilation — what the run itself allocates,
-inputs and the result included; per arrival in the last column.
+inputs and the result included; per arrival in its own column.  Time: wall seconds and
+the CPU seconds of the process (the rate uses CPU time: other sessions on the shared
+cores inflate the wall time of a single run).
 """
 
 from __future__ import annotations
@@ -74,12 +76,12 @@ def point(agents: int, skills: int, arrivals: int, engine: str) -> dict:
     simulate(centre(agents, skills, 2000), seed=1, **kw)  # compile / load, warm up
     model = centre(agents, skills, arrivals)
     base = _rss("VmRSS")
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     res = simulate(model, seed=0, **kw)
-    dt = time.perf_counter() - t
+    dt, cpu = time.perf_counter() - t, time.process_time() - cpu
     peak = _rss("VmHWM") - base
     n = int(res.arrival.size)
-    return {"arrivals": n, "seconds": dt, "peak_mb": peak / 2**20, "bytes_per": peak / n,
+    return {"arrivals": n, "seconds": dt, "cpu": cpu, "peak_mb": peak / 2**20, "bytes_per": peak / n,
             "path": res.path, "abandon": float((res.outcome == 1).mean())}
 
 
@@ -91,12 +93,12 @@ def run_point(agents: int, skills: int, arrivals: int, engine: str) -> dict:
 
 def table(title: str, rows: list[tuple[int, int, int]], engine: str) -> None:
     print(f"\n{title}")
-    print(f"{'arrivals':>11s} {'agents':>7s} {'skills':>6s} {'seconds':>8s} {'arrivals/s':>11s} "
-          f"{'peak MB':>8s} {'B/arrival':>9s} {'P(ab)':>6s}")
+    print(f"{'arrivals':>11s} {'agents':>7s} {'skills':>6s} {'seconds':>8s} {'CPU s':>7s} "
+          f"{'arr/s (CPU)':>11s} {'peak MB':>8s} {'B/arrival':>9s} {'P(ab)':>6s}")
     for agents, skills, arrivals in rows:
         r = run_point(agents, skills, arrivals, engine)
-        print(f"{r['arrivals']:11,d} {agents:7d} {skills:6d} {r['seconds']:8.2f} "
-              f"{r['arrivals'] / r['seconds']:11,.0f} {r['peak_mb']:8.1f} "
+        print(f"{r['arrivals']:11,d} {agents:7d} {skills:6d} {r['seconds']:8.2f} {r['cpu']:7.2f} "
+              f"{r['arrivals'] / r['cpu']:11,.0f} {r['peak_mb']:8.1f} "
               f"{r['bytes_per']:9.0f} {r['abandon']:6.3f}", flush=True)
 
 
