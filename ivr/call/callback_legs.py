@@ -9,7 +9,9 @@ keep a request from being dialled twice live in one place:
   one database (SQLite or PostgreSQL) exactly one gets ``rowcount == 1``. A number the
   ``normalise`` function refuses ends ``failed`` undialled.
 * **Settle** (:func:`settle`): answered → ``done``; otherwise the next attempt per SPEC §6
-  (:func:`ivr.call.callbacks.next_attempt`) or ``failed`` after the fifth.
+  (:func:`ivr.call.callbacks.next_attempt`) or ``failed`` after the fifth. Each attempt's
+  outcome is an audit row (``callback_attempt``: a citizen's number was used), in the same
+  transaction.
 * **Give back** (:func:`give_back`): the dial never left us (link down, no route): the row is
   ``pending`` again and the attempt is not spent.
 * **Recover** (:func:`recover_stale`): a server that died mid-dial leaves its row ``dialling``;
@@ -200,11 +202,17 @@ def give_back(factory: Any, cb: dict[str, Any]) -> None:
                    .execution_options(synchronize_session=False))
 
 
-def settle(factory: Any, cb: dict[str, Any], answered: bool, now: datetime) -> str:
+def settle(factory: Any, cb: dict[str, Any], answered: bool, now: datetime,
+           reason: str = "", actor: str = "dialler") -> str:
     """Record one attempt's outcome; returns the row's new status."""
     from ivr.call.callbacks import Callback, next_attempt
+    from ivr.store import audit
 
     with factory.begin() as db:
+        audit.record(db, at=now, actor=actor, action="callback_attempt",
+                     subject=f"callback:{cb['id']}",
+                     detail={"attempt": cb.get("attempts"), "answered": bool(answered),
+                             "reason": str(reason)[:40]})
         row = db.get(Callback, cb["id"])
         if row is None or row.status != "dialling":  # cancelled meanwhile: left as it is
             return row.status if row is not None else "gone"

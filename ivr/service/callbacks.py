@@ -203,7 +203,7 @@ class CallbackDialler:
             self._drop(cb_id)
             return "given_back"
         status = await asyncio.to_thread(settle, self.factory, cb, bool(res.answered),
-                                         self.clock.now())
+                                         self.clock.now(), str(res.reason))
         log.info("callbacks.dialled", callback_id=cb_id, attempt=cb["attempts"],
                  reason=res.reason, answered=res.answered, status=status)
         if res.answered:

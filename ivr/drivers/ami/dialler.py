@@ -104,4 +104,5 @@ class Dialler:
         give_back(self.factory, cb)
 
     def _settle(self, cb: dict[str, Any], res: OriginateResult) -> None:
-        settle(self.factory, cb, res.answered, self.clock())
+        settle(self.factory, cb, res.answered, self.clock(), reason=str(res.reason),
+               actor="ami-dialler")

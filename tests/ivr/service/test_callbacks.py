@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ivr.call.callback_legs import claim_ids, recover_stale
 from ivr.call.callbacks import Callback
 from ivr.store.base import make_engine, session_factory
+from ivr.store.models import AuditEntry
 from tests.ivr.service.callback_world import (
     MONDAY_10,
     advance,
@@ -84,6 +85,11 @@ def test_unanswered_callbacks_are_redialled_at_spec_gaps_then_given_up(factory):
     row = rows(factory)[cb]
     assert (row.status, row.attempts) == ("failed", 5)
     assert svc.acd.virtual_count(0) == 0  # a given-up request holds no place
+    with factory() as db:  # each attempt's outcome is on the audit chain
+        audited = db.scalars(select(AuditEntry).where(
+            AuditEntry.action == "callback_attempt", AuditEntry.subject == f"callback:{cb}")).all()
+    assert sorted(e.detail["attempt"] for e in audited) == [1, 2, 3, 4, 5]
+    assert not any(e.detail["answered"] for e in audited)
 
 
 def test_after_hours_request_enters_the_line_at_the_first_working_hour(factory):
