@@ -64,13 +64,15 @@ def table(snap: dict[str, Any]) -> Any:
 
     t = Table(title=f"Очереди / queues  {snap['at'][:19]}", expand=False, padding=(0, 0),
               box=box.SIMPLE_HEAD, pad_edge=False)
-    # waiting, longest wait, agents free / talking / wrap-up, answered, abandoned (short ones)
+    # waiting (+ callbacks holding a virtual place), longest wait, agents free / talking /
+    # wrap-up, answered, abandoned (short ones)
     for col in ("group", "wait", "longest", "free", "talk", "wrap", "EWT", "ans", "aband",
                 "SL", "ASA", "AHT", "ab%", "occ"):
         t.add_column(col, justify="left" if col == "group" else "right", no_wrap=True)
     for g in snap["groups"]:
         a = g["agents"]
-        t.add_row(g["skill"], str(g["waiting"]), _secs(g["longest_wait_s"]),
+        wait = f"{g['waiting']}+{g['virtual']}" if g.get("virtual") else str(g["waiting"])
+        t.add_row(g["skill"], wait, _secs(g["longest_wait_s"]),
                   str(a["available"]), str(a["on_call"]), str(a["wrap_up"]), _secs(g["ewt_s"]),
                   str(g["answered"]), f"{g['abandoned']}/{g['short_abandoned']}",
                   _pct(g["service_level"]), _secs(g["asa_s"]), _secs(g["aht_s"]),
