@@ -86,6 +86,8 @@ class S(enum.Enum):
     TICKET_NUMBER = "ticket_number"
     TICKET_CHECK = "ticket_check"    # awaiting TicketResult (a find or a reopen)
     TICKET_NEXT = "ticket_next"      # 1 reopen, * repeat, # menu, 0 operator
+    REQUEST_CHECK = "request_check"  # awaiting TicketOpened (a written request left)
+    REQUEST_NEXT = "request_next"    # * hear the number again, # menu, 0 operator
     DONE = "done"
 
 
@@ -317,6 +319,9 @@ class IvrMachine:
             return self._ask(S.APP_NUMBER)
         if item.action == "ticket":
             return self._ask(S.TICKET_NUMBER)
+        if item.action == "request":
+            self.state = S.REQUEST_CHECK
+            return [io.OpenTicket(item.skill, self.citizen_id)]
         return self._queue(now, item.skill or self.cfg.operator_skill, self._priority(item))
 
     def _priority(self, item: Item) -> int:
@@ -703,6 +708,28 @@ class IvrMachine:
             return self._queue(now, self.cfg.operator_skill)
         return self._miss(now, invalid=bool(key))
 
+    # ---- written requests (SPEC §8): opened from a menu branch, number and deadline read ------
+    def _on_request_opened(self, ev: io.TicketOpened, now: datetime) -> Out:
+        if ev.number is None:
+            self.path.append("request:failed")
+            return self._ask(S.MENU, self.p.ticket_open_failed)
+        self.self_served = True
+        self.path.append("request:opened")
+        digits = tuple(p for d in ev.number for p in self.speaker.number(int(d), self.lang))
+        due = (*self.p.ticket_due, *self.speaker.moment(ev.due, self.lang)) if ev.due else ()
+        self.last_status = (*self.p.ticket_opened, *digits, *due)
+        return self._ask(S.REQUEST_NEXT, self.last_status)
+
+    def _on_request_next(self, ev: Digits, now: datetime) -> Out:
+        key = ev.digits[:1]
+        if key == "*":
+            return self._ask(S.REQUEST_NEXT, self.last_status)
+        if key == "#":
+            return self._ask(S.MENU)
+        if key == "0":
+            return self._queue(now, self.cfg.operator_skill)
+        return self._miss(now, invalid=bool(key))
+
     def _back_to_menu(self, now: datetime) -> Out:
         return self._ask(S.MENU)
 
@@ -722,7 +749,7 @@ _ASKS: dict[S, tuple[str, int]] = {
     S.LONG_WAIT: ("long_wait_offer", 1), S.AFTER_HOURS: ("after_hours_offer", 1),
     S.TICKET_NUMBER: ("ticket_enter", 16), S.TICKET_NEXT: ("ticket_next", 1),
     S.CALLBACK_NUMBER: ("callback_number_enter", 11),
-    S.CALLBACK_PENDING: ("callback_keep_or_cancel", 1),
+    S.CALLBACK_PENDING: ("callback_keep_or_cancel", 1), S.REQUEST_NEXT: ("request_next", 1),
 }
 """Collecting state -> (SystemPrompts field, max digits) of its question."""
 
@@ -736,7 +763,7 @@ _ON_DIGITS: dict[S, Handler] = {
     S.TICKET_NUMBER: M._on_ticket_number, S.TICKET_NEXT: M._on_ticket_next,
     S.CONTROL_ENTRY: M._on_control_answer,
     S.CALLBACK_CONFIRM: M._on_callback_confirm, S.CALLBACK_NUMBER: M._on_callback_number,
-    S.CALLBACK_PENDING: M._on_callback_pending,
+    S.CALLBACK_PENDING: M._on_callback_pending, S.REQUEST_NEXT: M._on_request_next,
 }
 _ON_ANSWER: dict[S, tuple[type, Handler]] = {
     S.ID_CHECK: (io.IdentifyResult, M._on_identified),
@@ -746,6 +773,7 @@ _ON_ANSWER: dict[S, tuple[type, Handler]] = {
     S.WAIT_CHECK: (io.WaitResult, M._on_wait),
     S.CALLBACK_CHECK: (io.CallbackResult, M._on_callback),
     S.TICKET_CHECK: (io.TicketResult, M._on_ticket),
+    S.REQUEST_CHECK: (io.TicketOpened, M._on_request_opened),
     S.CONTROL_FETCH: (io.ControlQuestion, M._on_control_question),
     S.CONTROL_CHECK: (io.CheckCodeResult, M._on_control_checked),
 }
@@ -768,6 +796,7 @@ _EXHAUSTED: dict[S, Callable[[IvrMachine, datetime], Out]] = {
     S.TICKET_NUMBER: M._back_to_menu,
     S.CONTROL_ENTRY: M._id_exhausted,
     S.TICKET_NEXT: M._app_next_exhausted,
+    S.REQUEST_NEXT: M._app_next_exhausted,
     S.CALLBACK_CONFIRM: M._callback_number_exhausted,
     S.CALLBACK_NUMBER: M._callback_number_exhausted,
     S.CALLBACK_PENDING: M._callback_kept,

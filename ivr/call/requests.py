@@ -114,6 +114,16 @@ class ReopenTicket:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenTicket:
+    """The caller leaves a written request (SPEC §8) from a menu branch of ``skill``: a ticket
+    of the branch's deadline class (tickets.yaml ``by_skill``), tied to the identified citizen
+    or else to the number the call came from."""
+
+    skill: str | None
+    citizen_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class AskControl:
     """The SMS code cannot be delivered: which control question may this citizen answer?"""
 
@@ -143,7 +153,8 @@ class RecordOutcome:
 
 Request = (Identify | SendCode | CheckCode | DropCode | LockAccount | FindApplication
            | EstimateWait | RequestCallback | ConfirmCallback | CancelCallback | FindTicket
-           | ReopenTicket | AskControl | CheckControl | RequestEmail | RecordOutcome)
+           | ReopenTicket | OpenTicket | AskControl | CheckControl | RequestEmail
+           | RecordOutcome)
 FIRE_AND_FORGET = (DropCode, LockAccount, RequestEmail, RecordOutcome, CancelCallback)
 """Requests with no answer: the machine does not wait for them."""
 
@@ -211,6 +222,15 @@ class TicketResult:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketOpened:
+    """The new ticket's ``number`` (digits, read back) and answer deadline ``due`` (local time,
+    computed in working time); ``number`` None: it could not be opened."""
+
+    number: str | None
+    due: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ControlQuestion:
     """``question`` None: the citizen answered none. ``prompt``/``digits`` say how to ask;
     ``tries``: wrong answers allowed in this call. The check answers a CheckCodeResult."""
@@ -222,4 +242,4 @@ class ControlQuestion:
 
 
 Answer = (IdentifyResult | SendCodeResult | CheckCodeResult | ApplicationResult | WaitResult
-          | CallbackResult | TicketResult | ControlQuestion)
+          | CallbackResult | TicketResult | TicketOpened | ControlQuestion)

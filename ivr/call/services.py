@@ -70,6 +70,7 @@ class DbServices:
             io.RequestCallback: self._callback, io.RecordOutcome: self._outcome,
             io.ConfirmCallback: self._confirm_callback, io.CancelCallback: self._cancel_callback,
             io.FindTicket: self._ticket, io.ReopenTicket: self._ticket,
+            io.OpenTicket: self._open_ticket,
             io.AskControl: self._ask_control, io.CheckControl: self._check_control,
             io.RequestEmail: self._email,
         }
@@ -201,6 +202,15 @@ class DbServices:
         else:
             tickets.status_read(db, t, now=now, actor=f"ivr:{call.call_id}")
         return io.TicketResult(t.status, tickets.due_local(t, rules))
+
+    def _open_ticket(self, db: Session, call: CallSession, req: io.OpenTicket, now: datetime):
+        from ivr.records import tickets
+
+        rules = tickets.load_rules(self.dialplans_dir)
+        t = tickets.open_ticket(db, kind=rules.kind_for_skill(req.skill), now=now, rules=rules,
+                                call_id=call.call_id, citizen_id=req.citizen_id,
+                                caller=call.caller, actor=f"ivr:{call.call_id}")
+        return io.TicketOpened(t.number, tickets.due_local(t, rules))
 
     def _ask_control(self, db: Session, call: CallSession, req: io.AskControl, now: datetime):
         from ivr.records import factors

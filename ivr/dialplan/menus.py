@@ -20,7 +20,8 @@ MENUS_FILE = "menus.yaml"
 REQUIRED_MENUS = ("main", "short", "tax", "tech", "orgs", "complaints", "registration")
 RESERVED_KEYS = frozenset("0*#")
 Document = Literal["snils", "passport"]
-Action = Literal["queue", "menu", "status", "info", "callback", "emergency", "ticket"]
+Action = Literal["queue", "menu", "status", "info", "callback", "emergency", "ticket",
+                 "request"]
 
 
 class _Model(BaseModel):
@@ -62,7 +63,8 @@ class Item(_Model):
 
     @model_validator(mode="after")
     def _fields_fit_action(self) -> Item:
-        need = {"queue": "skill", "callback": "skill", "menu": "menu", "info": "prompts"}
+        need = {"queue": "skill", "callback": "skill", "menu": "menu", "info": "prompts",
+                "request": "skill"}  # request: the skill's deadline class (tickets.yaml)
         field = need.get(self.action)
         if field and not getattr(self, field):
             raise ValueError(f"action {self.action!r} needs {field!r}")
@@ -118,6 +120,9 @@ class SystemPrompts(_Model):
     ticket_not_found: tuple[str, ...] = ("ticket_not_found",)
     ticket_due: tuple[str, ...] = ("ticket_due",)
     ticket_next: tuple[str, ...] = ("ticket_next",)
+    ticket_opened: tuple[str, ...] = ("ticket_opened",)  # + the number, digit by digit
+    ticket_open_failed: tuple[str, ...] = ("ticket_open_failed",)
+    request_next: tuple[str, ...] = ("request_next",)
     ticket_status: dict[str, tuple[str, ...]] = {
         "open": ("ticket_status_open",), "in_progress": ("ticket_status_in_progress",),
         "reopened": ("ticket_status_reopened",), "escalated": ("ticket_status_escalated",),

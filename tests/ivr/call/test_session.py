@@ -333,5 +333,11 @@ def test_every_menu_item_in_hours(env, number, keys, item):
         assert row.callback_requested and row.skill == item.skill
     elif item.action == "menu":
         assert isinstance(last, Collect) and last.prompts[0] == f"menu_{item.menu}"
+    elif item.action == "request":  # a written request: its number and deadline read back
+        assert isinstance(last, Collect) and last.prompts == ("request_next",)
+        heard = [p for c in cmds for p in getattr(c, "prompts", ())]
+        assert heard[0] == "ticket_opened" and "ticket_due" in heard
+        session.feed(CallerHangup(), MONDAY_10)
+        assert stored(factory, session.call_id).outcome == "self_served"
     else:  # pragma: no cover
         pytest.fail(f"untested action {item.action}")
