@@ -33,7 +33,9 @@ def test_snapshot_shape_and_coalesced_subscription(db_url):
         try:
             snap = svc.board.snapshot()
             json.dumps(snap)  # JSON-able as it is
-            assert set(snap) == {"at", "sl_definition", "groups", "lines", "callbacks"}
+            assert set(snap) == {"at", "sl_definition", "groups", "lines", "callbacks",
+                                 "retention"}  # the daily job's last and next run
+            assert snap["retention"]["last"] is None  # nothing ran yet
             assert datetime.fromisoformat(snap["at"]).tzinfo is not None
             assert "abandon" in snap["sl_definition"]
             for g in snap["groups"]:
