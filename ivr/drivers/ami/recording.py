@@ -18,7 +18,9 @@ The bridge asks three things of this module, per call:
    audited) and removes the plain copy.
 
 The spool directory must be readable by this process (same host, or a shared mount):
-``HOTLINE_MIXMONITOR_DIR`` (default ``/var/spool/asterisk/monitor/hotline``).
+``HOTLINE_MIXMONITOR_DIR`` (default ``/var/spool/asterisk/monitor/hotline``). A call still in
+Asterisk's queue when the bridge stops keeps its file in the spool (logged
+``recording.left_in_spool``): adopting a file Asterisk still writes would lose its end.
 """
 from __future__ import annotations
 
@@ -97,6 +99,11 @@ class AmiRecorder:
         """After the hang-up: the coroutine that adopts the file (None if nothing recorded)."""
         entry = self.files.pop(call.info.call_id, None)
         if entry is None:
+            return None
+        if call.end_reason == "bridge_stopped_in_queue":
+            # the bridge stops, the caller talks on in Asterisk's queue: the file is still
+            # being written — adopting it now would keep half and lose the rest
+            call.log.warning("recording.left_in_spool", file=str(entry[0]))
             return None
         return asyncio.to_thread(self._adopt, call.info.call_id, entry[0], entry[1], now)
 

@@ -98,3 +98,21 @@ def test_emulator_answers_mixmonitor_actions_as_app_mixmonitor(tmp_path):
         ("Error", "Could not stop monitoring channel"), ("Success", None), ("Success", None)]
     assert events == [("MixMonitorStart", name), ("MixMonitorStop", name)]
     assert (tmp_path / "m" / "a.wav").read_bytes()[:4] == b"RIFF"  # closed before the answer
+
+
+def test_a_call_left_in_the_queue_at_stop_keeps_its_file_in_the_spool(tmp_path):
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    import structlog
+
+    from ivr.drivers.ami.recording import AmiRecorder
+
+    rec = AmiRecorder(conn=None, factory=None, spool=str(tmp_path))
+    wav = tmp_path / "ast1_7.wav"
+    wav.write_bytes(b"RIFF....")  # Asterisk is still writing it
+    now = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
+    rec.files["ast1:7"] = (wav, now)
+    call = SimpleNamespace(info=SimpleNamespace(call_id="ast1:7"),
+                           end_reason="bridge_stopped_in_queue", log=structlog.get_logger())
+    assert rec.finished(call, now) is None and wav.exists() and not rec.files
