@@ -21,13 +21,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
-from ivr.call.callback_legs import CallbackSession, claim_due, give_back, settle
+from ivr.call.callback_legs import CallbackSession, claim_due, give_back, recover_stale, settle
 from ivr.drivers.ami.bridge import Bridge, CallInfo, OriginateResult
 from ivr.drivers.ami.dialguard import DEFAULT_PREFIXES, dial_number
 from ivr.drivers.ami.originate import NOT_SENT
@@ -50,6 +51,7 @@ class Dialler:
         self.clock = clock
         self.allow_prefixes = allow_prefixes  # ivr.drivers.ami.dialguard (issue 13 item 7)
         self.expected: dict[str, dict[str, Any]] = {}  # ChannelId -> callback (plain dict)
+        self._recovered_at = float("-inf")  # monotonic time of the last stale-dial sweep
 
     def callback_for(self, info: CallInfo) -> dict[str, Any] | None:
         """The callback a new AGI call answers, if it is one of ours (by ``ChannelId``)."""
@@ -66,7 +68,13 @@ class Dialler:
 
     def _claim(self, now: datetime) -> list[dict[str, Any]]:
         """Take due callbacks (``ivr.call.callback_legs.claim_due``: a conditional UPDATE, so of
-        several bridges on one database exactly one wins each row)."""
+        several bridges on one database exactly one wins each row). Once a minute, rows that a
+        bridge which died mid-dial left ``dialling`` are made pending again first."""
+        if time.monotonic() - self._recovered_at > 60.0:
+            self._recovered_at = time.monotonic()
+            n = recover_stale(self.factory, now)
+            if n:
+                log.warning("callbacks.recovered_stale_dials", count=n)
         return claim_due(self.factory, now,
                          lambda raw: dial_number(raw, self.allow_prefixes), self.batch)
 

@@ -203,3 +203,19 @@ def test_an_ami_outage_spends_no_redial_attempt(env):
     assert [r.reason for r in up] == [3]
     with factory() as db:
         assert db.scalars(select(Callback)).one().attempts == 1
+
+
+def test_a_dial_left_by_a_bridge_that_died_is_made_pending_and_dialled_again(env):
+    """A bridge stopped mid-dial leaves the row 'dialling'; the next bridge recovers it after
+    ten minutes and dials it — the attempt the dead one spent is kept."""
+    from ivr.drivers.ami.dialler import Dialler
+
+    _, factory = env
+    now = datetime.now(UTC)
+    with factory.begin() as db:
+        request_callback(db, call_id="o-dead", number="+79160000001", skill="tax",
+                         priority=0, now=now - timedelta(minutes=30))
+    (first,) = Dialler(None, factory)._claim(now - timedelta(minutes=30))  # then it died
+    assert Dialler(None, factory)._claim(now - timedelta(minutes=25)) == []  # still 'dialling'
+    (again,) = Dialler(None, factory)._claim(now)
+    assert (first["id"], first["attempts"], again["attempts"]) == (again["id"], 1, 2)
