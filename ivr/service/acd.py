@@ -76,7 +76,13 @@ class AcdService:
 
     # ---- drivers' side ----------------------------------------------------------------------
     def ivr_queued(self, call_id: str) -> None:
-        """The IVR recorded ``queued``: the driver is about to :meth:`enqueue` the caller."""
+        """The IVR recorded ``queued``: the driver is about to :meth:`enqueue` the caller. When
+        the service is already stopping (the row came late from a database worker) no agent
+        will come: the call gets its outcome now instead of staying ``queued``."""
+        if self.closing:
+            self.write(call_id, outcome="error", ended_at=_utc(self.clock.ts()),
+                       detail="service stopped before the caller reached the queue")
+            return
         self.handed[call_id] = self.clock.ts()
 
     def left_before_queue(self, call_id: str) -> None:
