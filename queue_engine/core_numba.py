@@ -17,8 +17,10 @@ flat arrays:
   — deterministic, so the result is the one a large-enough first run would give.
 
 Tests compare it with the Python loop call by call (tests/queue_engine/test_engine_*).
-numba compiles on first use and caches the machine code beside the module (or under
-``NUMBA_CACHE_DIR``; a read-only install falls back to a temporary directory).
+numba compiles on first use (~10 s of CPU; the CLI says so, :func:`cache_state`) and caches
+the machine code beside the module, or where the service can write — ``NUMBA_CACHE_DIR``,
+else ``$XDG_CACHE_HOME/hotline/numba`` for a read-only install, a temporary directory last.
+``python -m queue_engine.sim`` compiles it once, e.g. right after installing.
 """
 
 from __future__ import annotations

@@ -34,8 +34,9 @@ def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     code = "import sys; from ivr.cli import main; sys.exit(main(sys.argv[1:]))"
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
+    # cwd: not the checkout, whose queue_engine would shadow a --baseline copy on sys.path
     subprocess.run([sys.executable, "-c", code, *argv], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+                   stdout=subprocess.DEVNULL, cwd=tempfile.gettempdir())
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -54,6 +55,11 @@ def main() -> None:
     envs = {"this tree": dict(os.environ)}
     if args.baseline:
         envs["baseline"] = {**os.environ, "PYTHONPATH": os.path.abspath(args.baseline)}
+        probe = "import queue_engine; print(queue_engine.__file__)"
+        where = subprocess.run([sys.executable, "-c", probe], env=envs["baseline"],
+                               cwd=tempfile.gettempdir(), capture_output=True, text=True,
+                               check=True).stdout.strip()
+        print(f"baseline: {where}")
     print(f"load average before: {uptime()} ({os.cpu_count()} cores)")
     for name, env in envs.items():  # the cache of each copy filled before timing
         for argv in COMMANDS.values():
