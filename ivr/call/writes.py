@@ -10,6 +10,7 @@ with it).
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -17,9 +18,19 @@ from typing import Any
 from ivr.call import requests as io
 from ivr.store.writer import RecordWriter
 
+_here = threading.local()
+
+
+def db_requests_here() -> int:
+    """Database requests this thread has run through a :class:`QueuedWrites` so far: a driver
+    compares it before and after a step to learn which steps need a worker thread."""
+    return getattr(_here, "n", 0)
+
 
 class QueuedWrites:
     """See the module docstring."""
+
+    counts_requests = True  # db_requests_here() sees this one's requests
 
     def __init__(self, inner: Any, writer: RecordWriter,
                  on_outcome: Callable[[dict[str, Any]], None] | None = None) -> None:
@@ -33,6 +44,7 @@ class QueuedWrites:
             return None
         if isinstance(request, io.EstimateWait):  # live state, no database
             return self.inner.execute(call, request, now)
+        _here.n = getattr(_here, "n", 0) + 1
         with self.writer.lock:
             return self.inner.execute(call, request, now)
 

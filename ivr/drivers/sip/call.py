@@ -15,7 +15,12 @@ outcome) inside ``start``/``feed``/``fail``, so the call's task hands each of th
 thread pool (:data:`IVR_THREADS` workers, shared by every call) and awaits the answer: a slow
 database delays only the call that asked, never the media clock or other calls' keys. A call
 has at most one operation on its session at a time, in order — a hang-up that arrives during a
-feed is fed after it.
+feed is fed after it. A thread hop per key is not free on a busy process (the worker waits for
+the GIL behind 1,000 calls' media), so keys in a machine state whose keys never needed the
+database in :data:`LEARN_FEEDS` tries (a menu choice, before any one-time code) are fed on the
+loop; the services must
+count their requests (``ivr.call.writes.QueuedWrites``) for this to be learnt, and a state that
+needs the database once goes back to the pool for good (that one request ran on the loop).
 """
 from __future__ import annotations
 
@@ -38,6 +43,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("ivr.drivers.sip.call")
 TERMINATOR_GRACE = 0.5
 IVR_THREADS = 8  # waiting on the database costs no CPU; a key with no request need not queue
+LEARN_FEEDS = 20  # feeds from a state without a database request before it runs on the loop
+# machine state (keys, no code sent) -> [feeds with no database request, 1 once one had one]
+_steps: dict[str, list[int]] = {}
 _pool: cf.ThreadPoolExecutor | None = None
 _inflight: set[cf.Future[Any]] = set()  # every call's queued operations (settle_calls)
 _pool_lock = threading.Lock()
@@ -125,6 +133,39 @@ class SipCall:
         fut.add_done_callback(_inflight.discard)
         return fut
 
+    async def _feed(self, event: Any, now: datetime) -> list[Any]:
+        """On the loop if the machine's state has proven database-free, else in the pool."""
+        from ivr.call.writes import db_requests_here
+
+        services = getattr(getattr(self.session, "hotline", None), "services", None)
+        machine = getattr(self.session, "machine", None)
+        state = getattr(getattr(machine, "state", None), "name", None) \
+            if getattr(services, "counts_requests", False) else None
+        if not isinstance(event, Digits) or getattr(machine, "codes_sent", 0):
+            state = None  # silence may exhaust the retries, and once a code went out any step
+            # that ends the call drops it (DropCode): those always go to the pool
+        seen = _steps.get(state, (0, 1)) if state is not None else (0, 1)
+        if seen[1] == 0 and seen[0] >= LEARN_FEEDS and \
+                (self._last_op is None or self._last_op.done()):
+            before = db_requests_here()
+            commands = self.session.feed(event, now)
+            if db_requests_here() != before:  # it did need the database after all
+                _steps[state][1] = 1  # type: ignore[index]
+            return commands
+
+        def counted() -> list[Any]:
+            before = db_requests_here()
+            commands = self.session.feed(event, now)
+            if state is not None:
+                entry = _steps.setdefault(state, [0, 0])
+                if db_requests_here() != before:
+                    entry[1] = 1
+                else:
+                    entry[0] += 1
+            return commands
+
+        return await self._session(counted)
+
     async def _session(self, fn: Callable[..., Any], *args: Any) -> Any:
         # shielded: a hang-up cancelling the task must not drop an operation already queued
         # (a start dropped so would leave the call without its outcome row)
@@ -138,7 +179,7 @@ class SipCall:
                 event = await self._execute(commands)
                 if event is None or self.session.done:
                     break
-                commands = await self._session(self.session.feed, event, self.clock())
+                commands = await self._feed(event, self.clock())
                 self._record_commands(commands)
         except asyncio.CancelledError:
             return

@@ -125,3 +125,62 @@ def test_a_stuck_database_request_stalls_only_its_own_call(sip_db):
     assert stuck_row.outcome == "abandoned_ivr"
     for call_id in others_ids:  # full walk: every key arrived in order
         assert "otp:sent" in (by_call[call_id][0].menu_path or [])
+
+
+def test_database_free_steps_learnt_for_the_loop_requests_stay_in_the_pool(sip_db, monkeypatch):
+    """With services that count their requests (QueuedWrites), a state whose feeds never needed
+    the database runs on the loop once learnt; identification and codes never leave the pool."""
+    from ivr.call.writes import QueuedWrites
+    from ivr.drivers.sip import call as sip_call
+    from ivr.store.writer import RecordWriter
+
+    url, people = sip_db
+    monkeypatch.setattr(sip_call, "LEARN_FEEDS", 2)
+    monkeypatch.setattr(sip_call, "_steps", {})
+
+    async def main() -> tuple[StuckIdentify, list[tuple[str, str]], RecordWriter]:
+        hotline = Hotline.load("dialplans", db_url=url, waits=FixedWait(180))
+        writer = RecordWriter(hotline.services.factory)
+        probe = StuckIdentify(hotline.services, stuck="")
+        services = probe.threads_by_request = {}  # type: ignore[attr-defined]
+        hotline.services = QueuedWrites(probe, writer)
+        feeds: list[tuple[str, str]] = []
+
+        def execute(call: Any, request: Any, now: Any) -> Any:
+            services.setdefault(type(request).__name__, set()).add(
+                threading.current_thread().name)
+            return probe.inner.execute(call, request, now)
+
+        probe.execute = execute  # type: ignore[method-assign]
+        for wave in range(3):
+            calls = []
+            for k in range(3):
+                session = hotline.new_call(did="88005553535", caller=f"+791612345{wave}{k}",
+                                           call_id=f"w{wave}-{k}")
+                feed = session.feed
+
+                def watched(event: Any, now: Any, feed: Any = feed, s: Any = session) -> Any:
+                    state = s.machine.state.name if s.machine else ""
+                    feeds.append((state, threading.current_thread().name))
+                    return feed(event, now)
+
+                session.feed = watched  # type: ignore[method-assign]
+                call = SipCall(session, FakeStream(), prompts=NoPrompts(), clock=clock,
+                               hangup=lambda c: None, timeout_scale=0.02)
+                who = people[k]
+                for key in ["2", "1", *who.snils, "#", *who.birth_date.strftime("%d%m%Y"), "#"]:
+                    call.key(key)
+                calls.append(call)
+            await asyncio.gather(*(c.start() for c in calls))
+        await settle_calls(10)
+        assert writer.close(10)
+        return probe, feeds, writer
+
+    probe, feeds, writer = asyncio.run(main())
+    pool = {name for names in probe.threads_by_request.values() for name in names}  # type: ignore[attr-defined]
+    assert pool and all(name.startswith("hotline-ivr") for name in pool)  # every request
+    assert {"Identify", "SendCode"} <= set(probe.threads_by_request)  # type: ignore[attr-defined]
+    on_loop = {state for state, thread in feeds if not thread.startswith("hotline-ivr")}
+    assert "MENU" in on_loop  # learnt: the menu choice no longer hops to a thread
+    assert "ID_BIRTH" not in on_loop  # the step that identifies always does
+    assert writer.written == 9 and writer.lost == 0  # every call its one row
