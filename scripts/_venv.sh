@@ -25,5 +25,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/python -m pip install -q --upgrade pip
     if [ -n "${1:-}" ]; then .venv/bin/python -m pip install -q -e ".[$1]"
     else .venv/bin/python -m pip install -q -e .; fi
+    # compile the simulation engine once now (~10 s of CPU), not in the first forecast
+    .venv/bin/python -m queue_engine.sim
     touch "$stamp"
 fi
