@@ -173,7 +173,8 @@ class SipEndpoint(asyncio.DatagramProtocol):
 
     # ---- output ------------------------------------------------------------------------------
     def _send(self, data: bytes, dest: tuple[str, int]) -> None:
-        if self.transport is not None:
+        # a retransmitter of a dialog already forgotten may still fire after stop(): drop it
+        if self.transport is not None and not self.transport.is_closing():
             self.transport.sendto(data, dest)
 
     def _reply(self, msg: sipmsg.Message, addr: tuple[str, int], code: int, **kw: Any) -> bytes:
