@@ -128,6 +128,8 @@ class IvrMachine:
         self.callback_requested = False
         self.callback_tail = ""  # last digits of the number a callback will ring (to confirm)
         self.callback_confirmed = False
+        self.callback_keying = False  # a withheld caller keys the number to ring instead
+        self.callback_due: datetime | None = None
         self.wait_s: float | None = None  # the estimate, kept while a repeat caller decides
         self.consent: str | None = None  # recording: None (undecided) / given / refused
         self.ticket = ""
@@ -152,8 +154,9 @@ class IvrMachine:
             out: Out = [io.DropCode(self.citizen_id)] if (
                 self.state in CODE_STATES and self.citizen_id is not None) else []
             result = "self_served" if self.self_served else "abandoned_ivr"
-            if self.state in (S.CALLBACK_CONFIRM, S.CALLBACK_NUMBER):  # the request stands,
-                out.append(io.ConfirmCallback(None))  # to the number the call came from
+            if self.state in (S.CALLBACK_CONFIRM, S.CALLBACK_NUMBER) and not self.callback_keying:
+                # the request stands, to the number the call came from
+                out.append(io.ConfirmCallback(None))
                 self.callback_requested = True
                 result = "queued" if self.route.open else "after_hours"
             return [*out, *self._finish(now, result, f"hangup:{event.cause}")[:-1]]
@@ -396,19 +399,20 @@ class IvrMachine:
 
     def _request_callback(self, now: datetime, due: datetime | None) -> Out:
         self.path.append("callback")
-        self.state = S.CALLBACK_CHECK
+        self.state, self.callback_due = S.CALLBACK_CHECK, due
         skill = self.skill or self.cfg.operator_skill
         return [io.RequestCallback(skill, self.priority, due, self._record(now))]
 
     def _on_callback(self, ev: io.CallbackResult, now: datetime) -> Out:
-        if not ev.ok and self.callback_tail:  # the keyed number cannot be called: another
+        if not ev.ok and (self.callback_tail or self.callback_keying):
+            # the keyed number cannot be called: another
             self.callback_confirmed, self.state = False, S.CALLBACK_NUMBER
             return self._miss_with(now, self.p.callback_number_bad)
-        if not ev.ok:  # e.g. a withheld number: nobody to call back
-            self.path.append("callback:failed")
-            if self.route.open:
-                return self._final(now, "queued", self.p.callback_failed, self.p.connecting)
-            return self._goodbye(now, "after_hours", self.p.callback_failed)
+        if not ev.ok and not self.caller:  # withheld: "leave your number" (SPEC §4) by keys
+            self.callback_keying = True
+            return self._ask(S.CALLBACK_NUMBER)
+        if not ev.ok:
+            return self._callback_failed(now)
         if ev.existing:  # one request per number: the one in line stands
             self.path.append("callback:pending")
             place = self.speaker.number(ev.position, self.lang) if ev.position else ()
@@ -423,6 +427,13 @@ class IvrMachine:
         place = (*self.p.callback_position, *self.speaker.number(ev.position, self.lang)) \
             if ev.position else ()
         return self._goodbye(now, result, self.p.callback_accepted, when, place)
+
+    def _callback_failed(self, now: datetime) -> Out:
+        """Nobody to call back: in hours the caller stays in line, after hours says goodbye."""
+        self.path.append("callback:failed")
+        if self.route.open:
+            return self._final(now, "queued", self.p.callback_failed, self.p.connecting)
+        return self._goodbye(now, "after_hours", self.p.callback_failed)
 
     def _tail(self) -> tuple[str, ...]:
         """"45 67": the last four digits said as two numbers (a leading zero digit by digit)."""
@@ -452,9 +463,16 @@ class IvrMachine:
             return self._miss_with(now, self.p.callback_number_bad) if ev.digits \
                 else self._miss(now, invalid=False)
         self.path.append("callback:number_keyed")
+        if self.callback_keying:  # no request yet (withheld caller): make it with this number
+            self.callback_confirmed, self.state = True, S.CALLBACK_CHECK
+            skill = self.skill or self.cfg.operator_skill
+            return [io.RequestCallback(skill, self.priority, self.callback_due,
+                                       self._record(now), number=number)]
         return self._confirm_callback(number)
 
     def _callback_number_exhausted(self, now: datetime) -> Out:
+        if self.callback_keying:  # a withheld caller keyed no usable number
+            return self._callback_failed(now)
         return self._confirm_callback(None)  # the number the call came from
 
     def _on_callback_pending(self, ev: Digits, now: datetime) -> Out:

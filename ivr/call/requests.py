@@ -78,12 +78,14 @@ class EstimateWait:
 @dataclass(frozen=True, slots=True)
 class RequestCallback:
     """Leave a request. ``due`` None = as soon as an agent is free, keeping the caller's place
-    (``record['arrival_time']``); otherwise the first working hour."""
+    (``record['arrival_time']``); otherwise the first working hour. ``number``: the number a
+    caller whose own is withheld keyed (``+7…``), already confirmed; None = the caller id."""
 
     skill: str
     priority: int
     due: datetime | None
     record: dict[str, Any] = field(default_factory=dict)
+    number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

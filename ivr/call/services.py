@@ -153,20 +153,24 @@ class DbServices:
         return 1 + sum(1 for p, j in line if p > prio or (p == prio and j < at))
 
     def _callback(self, db: Session, call: CallSession, req: io.RequestCallback, now: datetime):
-        if not call.caller:  # a withheld number cannot be called back
+        number = call.caller
+        if req.number is not None:  # keyed by a caller whose number is withheld: confirmed
+            number = callback_number(req.number)
+        if not number:  # a withheld number cannot be called back
             return io.CallbackResult(False)
-        existing = callbacks.pending_for(db, call.caller)
+        existing = callbacks.pending_for(db, number)
         if existing is not None and existing.call_id != call.call_id:  # one per number
             return io.CallbackResult(True, None, self._place(db, existing), existing=True)
         rec = req.record
         arrival = datetime.fromtimestamp(rec["arrival_time"], now.tzinfo) \
             if rec.get("arrival_time") else now
         ticket = callbacks.request_callback(
-            db, call_id=call.call_id, number=call.caller, skill=req.skill,
+            db, call_id=call.call_id, number=number, skill=req.skill,
             priority=req.priority, now=now, due=req.due, arrival=arrival,
             language=rec.get("language", "ru"), line=rec.get("line"), region=rec.get("region"),
-            status="confirming")  # dialled once the caller confirms the number (or hangs up)
-        digits = "".join(ch for ch in call.caller if ch.isdigit())
+            # dialled once the caller confirms the number (or hangs up); a keyed one is confirmed
+            status="pending" if req.number is not None else "confirming")
+        digits = "".join(ch for ch in number if ch.isdigit())
         return io.CallbackResult(True, req.due and ticket.due_at, ticket.position,
                                  number_tail=digits[-4:] if len(digits) >= 4 else None)
 

@@ -259,14 +259,30 @@ def test_driver_gives_up_records_error_once(env):
     assert (row.outcome, row.detail) == ("error", "AGI garbage")
 
 
-def test_withheld_number_gets_no_callback_but_stays_in_line(env):
+def test_withheld_number_keys_no_number_gets_no_callback_but_stays_in_line(env):
     hotline, factory, _ = env
     hotline.services.waits = FixedWait(25 * 60)
-    _, row, transcript = call(hotline, "5 1", caller=None)
+    _, row, transcript = call(hotline, "5 1 _ _ _ _ _ _", caller=None)
+    assert "callback_number_enter" in " ".join(transcript)  # asked to leave a number
     assert "callback_failed" in " ".join(transcript) and "→ queue tech" in transcript[-1]
     assert (row["outcome"], row["callback_requested"]) == ("queued", False)
     with factory() as db:
         assert db.scalars(select(Callback)).first() is None
+
+
+def test_withheld_number_leaves_a_keyed_number_to_be_called_back(env):
+    """SPEC §4 "leave your number": a caller whose number is withheld keys one; the request
+    is stored with it, already confirmed (pending), and nobody is asked to confirm again."""
+    hotline, factory, _ = env
+    hotline.services.waits = FixedWait(25 * 60)
+    _, row, transcript = call(hotline, "5 1 123 89161234567", caller=None)
+    said = " ".join(transcript)
+    assert "callback_number_bad" in said  # 3 digits are not a number to ring
+    assert "callback_accepted" in said and "callback_number_is" not in said
+    assert (row["outcome"], row["callback_requested"]) == ("queued", True)
+    with factory() as db:
+        cb = db.scalars(select(Callback)).one()
+        assert (cb.number, cb.status, cb.skill) == ("+79161234567", "pending", "tech")
 
 
 def test_enqueue_record_feeds_the_queue_engine_and_its_live_wait(env):
