@@ -350,7 +350,8 @@ class Service:
                                recordings=o.recordings, clock=self.clock.now,
                                on_enqueue=sip_hook(self.acd, self.hotline),
                                recorder=lambda session, now: CallRecorder(factory, session, now),
-                               outbound=o.sip_outbound)
+                               outbound=o.sip_outbound,
+                               caller_id=os.environ.get("HOTLINE_SIP_CALLER_ID") or None)
         try:
             await self.sip.start()
         except OSError as exc:

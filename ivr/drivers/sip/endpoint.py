@@ -43,7 +43,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
                  codecs: tuple[int, ...] = (sdp.PCMU, sdp.PCMA), inband: bool = True,
                  timeout_scale: float = 1.0, ring_delay: float = 0.0, t1: float = T1,
                  upstream: str | None = None, recorder: Recorder | None = None,
-                 outbound: str | None = None) -> None:
+                 outbound: str | None = None, caller_id: str | None = None) -> None:
         self.hotline, self.host, self.port = hotline, host, port
         self.prompts = Prompts(recordings)
         self.clock = clock or (lambda: datetime.now(hotline.dialplan.tz))
@@ -61,7 +61,7 @@ class SipEndpoint(asyncio.DatagramProtocol):
         self.upstream = Upstream.parse(upstream) if upstream else None
         self.registration: Registration | None = None
         gateway = Upstream.parse(outbound, credentials=False) if outbound else self.upstream
-        self.outbound = Outbound(self, gateway)  # calls we place: .outbound
+        self.outbound = Outbound(self, gateway, caller_id)  # calls we place: .outbound
 
     # ---- life cycle --------------------------------------------------------------------------
     async def start(self) -> None:

@@ -80,7 +80,8 @@ class ClientInvite:
 
     def __init__(self, *, send: Callable[[bytes], None], local: tuple[str, int], contact: str,
                  gateway: Upstream, number: str, offer: bytes, t1: float,
-                 on_late_answer: Callable[[sipmsg.Message], None]) -> None:
+                 on_late_answer: Callable[[sipmsg.Message], None],
+                 caller_id: str | None = None) -> None:
         self.send, self.local, self.contact, self.gw = send, local, contact, gateway
         self.offer, self.t1, self.on_late_answer = offer, t1, on_late_answer
         self.call_id = f"{secrets.token_hex(10)}@{local[0]}"
@@ -88,6 +89,10 @@ class ClientInvite:
         self.uri = f"sip:{number}@{gateway.host}:{gateway.port}"
         self.frm = f"<sip:{gateway.user or 'hotline'}@{gateway.host}>;tag={self.tag}"
         self.to = f"<sip:{number}@{gateway.host}>"
+        # the number the citizen sees (RFC 3325, as carriers take it from a trusted trunk); the
+        # From user stays the account the trunk authenticates
+        self.identity = [("P-Asserted-Identity", f"<sip:{caller_id}@{gateway.host}>")] \
+            if caller_id else []
         self.cseq = 0
         self.invites = 0  # INVITE requests built (1, or 2 after a digest challenge)
         self.auth: tuple[str, str] | None = None
@@ -115,7 +120,7 @@ class ClientInvite:
         self.vias[self.cseq] = via
         headers = [("Via", via), ("From", self.frm), ("To", self.to), ("Call-ID", self.call_id),
                    ("CSeq", f"{self.cseq} INVITE"), ("Contact", self.contact),
-                   ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"),
+                   ("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, INFO"), *self.identity,
                    *([self.auth] if self.auth else [])]
         data = sipmsg.request("INVITE", self.uri, headers, self.offer)
         if self._tx is not None:
@@ -245,8 +250,10 @@ class Outbound:
     """The endpoint's placed calls: legs by SIP Call-ID, each kept 64·T1 after its outcome to
     absorb retransmitted responses. ``ep`` is the :class:`.endpoint.SipEndpoint`."""
 
-    def __init__(self, ep: Any, gateway: Upstream | None) -> None:
-        self.ep, self.gateway = ep, gateway
+    def __init__(self, ep: Any, gateway: Upstream | None, caller_id: str | None = None) -> None:
+        if caller_id is not None:
+            dial_uri_user(caller_id)  # + and digits only, or ValueError at start
+        self.ep, self.gateway, self.caller_id = ep, gateway, caller_id
         self.legs: dict[str, ClientInvite] = {}
         self._address: tuple[float, tuple[str, int]] | None = None  # (resolved at, address)
 
@@ -287,7 +294,7 @@ class Outbound:
         ep.media.remove(stream)  # silent, and no RTP timeout, until the answer
         leg = ClientInvite(
             send=lambda data: ep._send(data, dest), local=(ep.host, ep.port),
-            contact=ep._contact(), gateway=gw, number=user, t1=ep.t1,
+            contact=ep._contact(), gateway=gw, number=user, t1=ep.t1, caller_id=self.caller_id,
             offer=sdp.build(ep.host, stream.local_port, ep.codecs, EVENT_PT),
             on_late_answer=lambda msg: self._bye_unwanted(leg, msg, dest))
         self.legs[leg.call_id] = leg

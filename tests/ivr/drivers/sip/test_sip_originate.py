@@ -380,3 +380,23 @@ def test_proxy_challenge_gets_proxy_authorization_and_the_2xx_ack_carries_it(sip
     assert auth == digest(challenge, method="INVITE", uri=second.uri, user="trunkuser",
                           password="pa55", cnonce=cnonce)
     assert ack.cseq == (2, "ACK") and ack.header("Proxy-Authorization") == auth
+
+
+def test_the_citizen_sees_the_hotline_number_in_p_asserted_identity(sip_db):
+    """``caller_id`` (serve: HOTLINE_SIP_CALLER_ID) goes out as RFC 3325 P-Asserted-Identity;
+    the From user stays the trunk's account; a caller id that is not + and digits is refused."""
+    url, _ = sip_db
+
+    async def body(ep, uas):
+        task = asyncio.ensure_future(ep.originate(NUMBER, session(ep), timeout_s=5))
+        invite, addr = await uas.expect("INVITE")
+        uas.reply(invite, addr, 486)
+        await uas.expect("ACK")
+        return await task, invite
+
+    result, invite = run_outbound(url, body, "trunk7@", caller_id="88005553535")
+    assert result.reason == "busy"
+    assert invite.header("P-Asserted-Identity").startswith("<sip:88005553535@")
+    assert invite.header("From").startswith("<sip:trunk7@")
+    with pytest.raises(ValueError):
+        SipEndpoint(None, outbound="sip:10.0.0.6", caller_id="8800;evil")
