@@ -21,13 +21,17 @@ The spool directory must be readable by this process (same host, or a shared mou
 ``HOTLINE_MIXMONITOR_DIR`` (default ``/var/spool/asterisk/monitor/hotline``). A call still in
 Asterisk's queue when the bridge stops keeps its file in the spool (logged
 ``recording.left_in_spool``): adopting a file Asterisk still writes would lose its end.
+:meth:`AmiRecorder.sweep` (at bridge start, then hourly) adopts such files, and those of a
+bridge that crashed, once their call has its final record and the file has not changed for
+``quiet_s``; a file of a caller who refused is discarded; one whose call is unknown stays.
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +152,51 @@ class AmiRecorder:
             return
         self.adopted += 1
         log.info("recording.stored", call_id=call_id)
+
+    # -- files left behind ---------------------------------------------------------------------
+    async def run_sweeps(self, stop: asyncio.Event, every_s: float = 3600.0) -> None:
+        """:meth:`sweep` now and then every ``every_s`` until ``stop``, off the loop."""
+        while not stop.is_set():
+            try:
+                await asyncio.to_thread(self.sweep, datetime.now(UTC))
+            except Exception:
+                log.exception("recording.sweep_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every_s)
+
+    def sweep(self, now: datetime, quiet_s: float = 600.0) -> dict[str, int]:
+        """Spool files no call of this process owns: adopt those whose call has ended (its row
+        has a final outcome) and that Asterisk stopped writing ``quiet_s`` ago; discard those
+        of callers who refused. Returns counts by what was done."""
+        from sqlalchemy import select
+
+        from ivr.store.models import Call
+
+        done = {"adopted": 0, "discarded": 0, "left": 0}
+        spool = Path(self.spool)
+        if not spool.is_dir():
+            return done
+        owned = {path.name for path, _ in self.files.values()}
+        for path in sorted(spool.glob("*.wav")):
+            if path.name in owned or time.time() - path.stat().st_mtime < quiet_s:
+                continue
+            # the file's name is the call id with every character but [A-Za-z0-9._-] as "_"
+            # (ivr.records.recordings.relative_path): as a LIKE pattern "_" matches it back
+            with self.factory() as db:
+                rows = list(db.scalars(select(Call).where(
+                    Call.call_id.like(path.stem.replace("%", ""), escape="\\")).limit(2)))
+            if len(rows) != 1 or rows[0].outcome == "queued" or rows[0].started_at is None:
+                done["left"] += 1
+                log.warning("recording.spool_file_kept", file=path.name,
+                            why="no single ended call for it")
+                continue
+            row = rows[0]
+            if row.consent == "refused":
+                self._discard(row.call_id, path, now, 0)
+                done["discarded"] += 1
+            else:
+                self._adopt(row.call_id, path, row.started_at, now)
+                done["adopted"] += 1
+        if any(done.values()):
+            log.info("recording.spool_swept", **done)
+        return done

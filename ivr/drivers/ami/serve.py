@@ -228,6 +228,8 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     await conn.start(wait=False)
     dial = getattr(bridge, "dialler", None)
     dial_task = asyncio.create_task(dial.run(stop)) if dial is not None else None
+    recorder = getattr(bridge, "recorder", None)  # spool files a crashed bridge left behind
+    sweeps = asyncio.create_task(recorder.run_sweeps(stop)) if recorder is not None else None
     log.info("bridge.serving", host=conn.host, port=conn.port, server_id=bridge.server_id,
              started=datetime.now(UTC).isoformat())
     conn.on_state(lambda state: write_health(state, bridge.server_id))
@@ -236,8 +238,9 @@ async def serve(url: str | None = None, *, dialplans: str = "dialplans",
     try:
         await asyncio.wait({failed, stopping}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for t in (failed, stopping):
-            t.cancel()
+        for t in (failed, stopping, sweeps):
+            if t is not None:
+                t.cancel()
         await stop_bridge(conn, bridge, writer, dial_task)
     if conn.failed.is_set():
         raise AmiLoginRefused(f"Asterisk refused the AMI login of {conn.username!r} at "

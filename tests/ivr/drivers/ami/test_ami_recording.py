@@ -116,3 +116,56 @@ def test_a_call_left_in_the_queue_at_stop_keeps_its_file_in_the_spool(tmp_path):
     call = SimpleNamespace(info=SimpleNamespace(call_id="ast1:7"),
                            end_reason="bridge_stopped_in_queue", log=structlog.get_logger())
     assert rec.finished(call, now) is None and wav.exists() and not rec.files
+
+
+def test_spool_files_a_crashed_bridge_left_are_adopted_or_discarded_once_quiet(tmp_path,
+                                                                               monkeypatch):
+    """A bridge that died mid-call never adopted its MixMonitor files: the next bridge's sweep
+    adopts those whose call has its final record (encrypted, plain copy gone), discards a
+    refusing caller's, and keeps a file still being written or whose call it cannot find."""
+    import os
+    import time
+    import wave
+    from datetime import UTC, datetime, timedelta
+
+    from ivr.drivers.ami.recording import AmiRecorder
+    from ivr.records.recordings import relative_path
+    from ivr.store.calls import record_call
+
+    monkeypatch.delenv("HOTLINE_KEYRING", raising=False)
+    monkeypatch.setenv("HOTLINE_KEYRING_FILE", str(tmp_path / "hotline.keys"))
+    engine = make_engine(f"sqlite:///{tmp_path / 'ami.db'}")
+    upgrade(engine)
+    factory = session_factory(engine)
+    spool, store = tmp_path / "spool", tmp_path / "store"
+    spool.mkdir()
+    start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    files = {}
+    for cid, consent, outcome, age in [("ast1:100.1", "given", "answered", 900),
+                                       ("ast1:100.2", "refused", "answered", 900),
+                                       ("ast1:100.3", "given", "queued", 900),
+                                       ("ast1:100.4", "given", "answered", 5),
+                                       ("ast9:999.9", None, None, 900)]:
+        if outcome is not None:
+            with factory.begin() as db:
+                record_call(db, {"call_id": cid, "outcome": outcome, "consent": consent,
+                                 "started_at": start, "ended_at": start + timedelta(minutes=3)})
+        path = spool / relative_path(cid, start).rsplit("/", 1)[1].removesuffix(".enc")
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1), w.setsampwidth(2), w.setframerate(8000)
+            w.writeframes(b"\x01\x00" * 8000)
+        os.utime(path, (time.time() - age, time.time() - age))
+        files[cid] = path
+    rec = AmiRecorder(None, factory, spool=str(spool), root=store, settle_s=1.0)
+    done = rec.sweep(start + timedelta(hours=1))
+    # .3's call is still queued, ast9's is unknown: kept; .4 is too fresh to be looked at
+    assert done == {"adopted": 1, "discarded": 1, "left": 2}
+    assert [cid for cid, p in files.items() if p.exists()] == ["ast1:100.3", "ast1:100.4",
+                                                                "ast9:999.9"]
+    with factory() as db:
+        recs = [(r.call_id, r.state) for r in db.scalars(select(Recording))]
+        audit = sorted(a.action for a in db.scalars(select(AuditEntry))
+                       if a.action.startswith("recording_"))
+    assert recs == [("ast1:100.1", "stored")]
+    assert audit == ["recording_discarded", "recording_stored"]
+    assert rec.sweep(start + timedelta(hours=2)) == {"adopted": 0, "discarded": 0, "left": 2}
