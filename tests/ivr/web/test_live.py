@@ -102,3 +102,22 @@ def test_the_board_keeps_the_busiest_line_rows_on_one_screen(client, live):
     page = client.get("/").text
     assert f"r{LINE_ROWS + 4:02d}" in page and "Ещё 5 строк" in page
     assert page.count('<td class="in_ivr">') == LINE_ROWS
+
+
+def test_the_board_says_when_retention_last_ran_what_it_deleted_or_why_it_failed(client, live):
+    from tests.ivr.web.conftest import login
+
+    login(client, "sup")
+    assert "retention" not in client.get("/").text  # a source without the daily job
+    live.change(lambda s: s.update(retention={"last": None, "next_at": "2026-11-24T03:00:00"}))
+    assert "not run yet" in client.get("/").text and "2026-11-24 03:00" in client.get("/").text
+    live.change(lambda s: s.update(retention={
+        "last": {"at": "2026-11-24T03:00:00+03:00", "ok": True,
+                 "deleted": {"audio": 12, "otp": 340}, "files": 12},
+        "next_at": "2026-11-25T03:00:00"}))
+    page = client.get("/").text
+    assert "2026-11-24 03:00" in page and "audio 12, otp 340" in page
+    live.change(lambda s: s.update(retention={
+        "last": {"at": "2026-11-25T03:00:00+03:00", "ok": False, "error": "disk full",
+                 "deleted": {}, "files": 0}, "next_at": None}))
+    assert "failed</small>: disk full" in client.get("/").text
