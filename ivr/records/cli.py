@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 
 def _url(p: argparse.ArgumentParser) -> None:
@@ -174,17 +175,26 @@ def cmd_tickets_open(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_tickets_show(args: argparse.Namespace) -> int:
+def _ticket(db: Any, number: str) -> Any:
+    """The ticket with this number, or None (said on stderr)."""
     from sqlalchemy import select
 
+    from ivr.records import tickets
+
+    t = db.scalars(select(tickets.Ticket).where(tickets.Ticket.number == number)).first()
+    if t is None:
+        print(f"no ticket {number}", file=sys.stderr)
+    return t
+
+
+def cmd_tickets_show(args: argparse.Namespace) -> int:
     from ivr.records import tickets
     from ivr.store import audit
 
     rules = tickets.load_rules(args.dialplans)
     with _db(args) as db:
-        t = db.scalars(select(tickets.Ticket).where(tickets.Ticket.number == args.number)).first()
+        t = _ticket(db, args.number)
         if t is None:
-            print(f"no ticket {args.number}", file=sys.stderr)
             return 1
         audit.record(db, at=_now(args), actor="cli", action="ticket_status_read",
                      subject=f"ticket:{t.id}")
@@ -195,15 +205,12 @@ def cmd_tickets_show(args: argparse.Namespace) -> int:
 
 
 def cmd_tickets_reopen(args: argparse.Namespace) -> int:
-    from sqlalchemy import select
-
     from ivr.records import tickets
 
     rules = tickets.load_rules(args.dialplans)
     with _db(args) as db:
-        t = db.scalars(select(tickets.Ticket).where(tickets.Ticket.number == args.number)).first()
+        t = _ticket(db, args.number)
         if t is None:
-            print(f"no ticket {args.number}", file=sys.stderr)
             return 1
         tickets.reopen(db, t, now=_now(args), rules=rules, actor="cli")
         db.commit()
