@@ -27,6 +27,7 @@ SECRET_KEYS = re.compile(r"(otp|code|pin|passw|secret|token|hmac)", re.IGNORECAS
 TECHNICAL_KEYS = frozenset({
     "call_id", "did", "dnid", "e164", "line", "uniqueid", "linkedid", "action_id", "actionid",
     "command_id", "commandid", "timestamp", "event", "level", "logger", "exit_code", "status_code",
+    "host", "port", "gateway",  # where the service itself listens or sends (127.0.0.1 was masked)
 })
 _DIGIT_RUN = re.compile(r"\+?\d(?:[\s\u00a0\u2009\u202f\u2011\u2010\-().]*\d){5,}")
 

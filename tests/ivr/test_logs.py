@@ -74,3 +74,13 @@ def test_an_unknown_dialled_number_is_masked_but_hotline_dids_are_not():
         "89161234567", "dnid")
     assert mask_value("88005553535", "did") == "88005553535"
     assert mask_value("+78005553535", "dnid") == "+78005553535"
+
+
+def test_the_service_own_address_stays_readable_a_number_beside_it_does_not():
+    from ivr.logs import mask_personal_data
+
+    out = mask_personal_data(None, "info", {"event": "sip_listening", "host": "127.0.0.1",
+                                            "port": 5060, "gateway": "10.0.0.5:5080",
+                                            "caller": "+79161234567"})
+    assert (out["host"], out["port"], out["gateway"]) == ("127.0.0.1", 5060, "10.0.0.5:5080")
+    assert "1234" not in out["caller"]
