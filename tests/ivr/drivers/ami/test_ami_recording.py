@@ -20,14 +20,20 @@ from tests.ivr.drivers.ami.ami_support import db_hotline, run_bridge_calls
 ALLOW, REFUSE = "79161234561", "79161234560"
 
 
-@pytest.mark.timeout(90)
-def test_consenting_call_recorded_and_adopted_refusing_call_not_kept(tmp_path, monkeypatch):
+@pytest.fixture
+def ami_db(tmp_path, monkeypatch):
+    """A migrated SQLite database with its own keyring; the MixMonitor spool and the store."""
     monkeypatch.delenv("HOTLINE_KEYRING", raising=False)
     monkeypatch.setenv("HOTLINE_KEYRING_FILE", str(tmp_path / "hotline.keys"))
     engine = make_engine(f"sqlite:///{tmp_path / 'ami.db'}")
     upgrade(engine)
-    factory = session_factory(engine)
-    spool, store = tmp_path / "spool", tmp_path / "store"
+    yield session_factory(engine), tmp_path / "spool", tmp_path / "store"
+    engine.dispose()
+
+
+@pytest.mark.timeout(90)
+def test_consenting_call_recorded_and_adopted_refusing_call_not_kept(ami_db):
+    factory, spool, store = ami_db
     seen = {}
 
     def place(emu):
@@ -62,7 +68,6 @@ def test_consenting_call_recorded_and_adopted_refusing_call_not_kept(tmp_path, m
     assert sorted(audit) == sorted([("recording_stored", f"call:{by_caller[ALLOW].call_id}"),
                                     ("recording_discarded",
                                      f"call:{by_caller[REFUSE].call_id}")])
-    engine.dispose()
 
 
 @pytest.mark.timeout(30)
@@ -118,8 +123,7 @@ def test_a_call_left_in_the_queue_at_stop_keeps_its_file_in_the_spool(tmp_path):
     assert rec.finished(call, now) is None and wav.exists() and not rec.files
 
 
-def test_spool_files_a_crashed_bridge_left_are_adopted_or_discarded_once_quiet(tmp_path,
-                                                                               monkeypatch):
+def test_spool_files_a_crashed_bridge_left_are_adopted_or_discarded_once_quiet(ami_db):
     """A bridge that died mid-call never adopted its MixMonitor files: the next bridge's sweep
     adopts those whose call has its final record (encrypted, plain copy gone), discards a
     refusing caller's, and keeps a file still being written or whose call it cannot find."""
@@ -132,12 +136,7 @@ def test_spool_files_a_crashed_bridge_left_are_adopted_or_discarded_once_quiet(t
     from ivr.records.recordings import relative_path
     from ivr.store.calls import record_call
 
-    monkeypatch.delenv("HOTLINE_KEYRING", raising=False)
-    monkeypatch.setenv("HOTLINE_KEYRING_FILE", str(tmp_path / "hotline.keys"))
-    engine = make_engine(f"sqlite:///{tmp_path / 'ami.db'}")
-    upgrade(engine)
-    factory = session_factory(engine)
-    spool, store = tmp_path / "spool", tmp_path / "store"
+    factory, spool, store = ami_db
     spool.mkdir()
     start = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     files = {}
