@@ -300,6 +300,8 @@ async def generate(svc: Any, callers: Iterable[Caller], stop: asyncio.Event,
         from ivr.service.virtual_citizens import VirtualCitizens  # answer our callbacks
 
         dialler.use(VirtualCitizens(svc.acd, seed=getattr(svc.opts, "seed", 0)))
+        log.info("callbacks.virtual_citizens", note="the demo's fictitious citizens answer "
+                 "the callbacks (no SIP outbound route)")
     for spec in callers:
         if stop.is_set():
             break
