@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.banner import read_banner
 from tests.ivr.drivers.sip.conftest import short_prompts  # noqa: F401 - fixture
 from tests.ivr.service.conftest import call_rows
 
@@ -34,15 +35,9 @@ def start_serve(port: int, recordings: Path) -> subprocess.Popen:
          "--recordings", str(recordings)],
         cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         text=True)
-    banner = []
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        banner.append(line)
-        if line.strip().startswith("figures"):
-            return proc
+    banner = read_banner(proc, 60)
+    if banner and banner[-1].strip().startswith("figures"):
+        return proc
     proc.kill()
     pytest.fail(f"serve did not start: {''.join(banner)}")
 

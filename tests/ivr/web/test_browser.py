@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.banner import read_banner
 from tests.ivr.web.conftest import PASSWORD, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -42,15 +43,7 @@ def demo(web_db, tmp_path):
          f"127.0.0.1:{port}", "--speed", "60", "--minutes", "480", "--day", DAY, "--from", "10",
          "--live-file", str(tmp_path / "live.json")],
         cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=log, text=True)
-    banner = []
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        banner.append(line)
-        if line.strip().startswith("figures"):
-            break
+    banner = read_banner(proc, 90)
     if not any(f"127.0.0.1:{port}" in b for b in banner):
         proc.kill()
         pytest.fail(f"demo did not start its dashboard: {''.join(banner)}")
